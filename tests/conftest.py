@@ -1,7 +1,8 @@
 """Shared fixtures: where the real test data lives.
 
 Tests read real archive files. Small ones are copied into ``tests/data/corpus/`` (same layout as
-``../shared/corpus``, SOURCES lines kept), so ``make test`` runs on a user's clone. The heaviest checks
+``../shared/corpus``, SOURCES lines kept) or already shipped as demo data in ``examples/`` (same layout),
+so ``make test`` runs on a user's clone. The heaviest checks
 read ``../shared/corpus`` itself and skip, saying why, when it is not beside the repository.
 """
 
@@ -13,12 +14,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_CORPUS = REPO / "tests" / "data" / "corpus"
+EXAMPLES = REPO / "examples"
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 
 
 def corpus_file(rel: str) -> Path:
-    """A corpus file from the local copy, else from ../shared/corpus, else skip the test."""
-    for base in (LOCAL_CORPUS, SHARED_CORPUS):
+    """A corpus file from the local copies (tests/data/corpus, then the demo's examples/, both real files with
+    their SOURCES lines), else from ../shared/corpus, else skip the test."""
+    for base in (LOCAL_CORPUS, EXAMPLES, SHARED_CORPUS):
         p = base / rel
         if p.exists():
             return p

@@ -1,0 +1,168 @@
+"""Schema migrations for the SQLite catalogue: small named functions, applied once, recorded in a table.
+
+A new migration is a new function appended to ``MIGRATIONS``; a released one is never edited.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ..errors import CatalogError
+
+__all__ = ["MIGRATIONS", "apply_migrations"]
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated DDL inside the caller's transaction (``executescript`` would commit it)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def m0001_initial(conn: sqlite3.Connection) -> None:
+    """Products, their files, references, collection members, findings and ingest batches."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            sources TEXT NOT NULL,
+            added INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            new_versions INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE labels (
+            sha256 TEXT PRIMARY KEY,
+            data BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE products (
+            id INTEGER PRIMARY KEY,
+            lidvid TEXT NOT NULL UNIQUE,
+            lid TEXT NOT NULL,
+            vid TEXT NOT NULL,
+            vid_key TEXT NOT NULL,
+            product_class TEXT NOT NULL,
+            title TEXT,
+            start TEXT,
+            stop TEXT,
+            start_utc TEXT,
+            stop_utc TEXT,
+            processing_level TEXT,
+            information_model_version TEXT,
+            label_format TEXT NOT NULL,
+            label_name TEXT,
+            label_sha256 TEXT REFERENCES labels(sha256),
+            source_path TEXT,
+            targets TEXT NOT NULL DEFAULT '[]',
+            investigations TEXT NOT NULL DEFAULT '[]',
+            instruments TEXT NOT NULL DEFAULT '[]',
+            instrument_hosts TEXT NOT NULL DEFAULT '[]',
+            bbox_west REAL, bbox_south REAL, bbox_east REAL, bbox_north REAL,
+            extra TEXT NOT NULL DEFAULT '{}',
+            discipline TEXT NOT NULL DEFAULT '{}',
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX products_lid ON products(lid, vid_key);
+        CREATE INDEX products_class ON products(product_class);
+        CREATE INDEX products_start ON products(start_utc);
+        CREATE INDEX products_stop ON products(stop_utc);
+        CREATE TABLE product_terms (
+            product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL
+        );
+        CREATE INDEX product_terms_kv ON product_terms(kind, value, product_id);
+        CREATE INDEX product_terms_p ON product_terms(product_id);
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            declared_size INTEGER,
+            declared_md5 TEXT,
+            records INTEGER,
+            local_identifier TEXT,
+            sha256 TEXT,
+            size INTEGER,
+            md5 TEXT,
+            status TEXT NOT NULL
+        );
+        CREATE INDEX files_product ON files(product_id);
+        CREATE INDEX files_sha ON files(sha256);
+        CREATE TABLE refs (
+            product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+            target TEXT NOT NULL,
+            target_lid TEXT NOT NULL,
+            ref_type TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            comment TEXT
+        );
+        CREATE INDEX refs_product ON refs(product_id);
+        CREATE INDEX refs_target ON refs(target_lid);
+        CREATE TABLE members (
+            product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+            ref TEXT NOT NULL,
+            ref_lid TEXT NOT NULL,
+            status TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            member_type TEXT
+        );
+        CREATE INDEX members_product ON members(product_id);
+        CREATE INDEX members_ref ON members(ref_lid);
+        CREATE TABLE findings (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER REFERENCES batches(id),
+            product_id INTEGER REFERENCES products(id) ON DELETE CASCADE,
+            lidvid TEXT,
+            path TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            message TEXT NOT NULL,
+            line INTEGER
+        );
+        CREATE INDEX findings_product ON findings(product_id);
+        CREATE INDEX findings_message ON findings(message_id);
+        CREATE VIRTUAL TABLE products_fts USING fts5(title, ids);
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("0001_initial", m0001_initial),
+]
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction; return the names applied."""
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    known = {name for name, _ in MIGRATIONS}
+    unknown = done - known
+    if unknown:
+        raise CatalogError(
+            f"catalogue was written by a newer lunarchive (migrations {', '.join(sorted(unknown))}); upgrade"
+        )
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            fn(conn)
+            conn.execute(
+                "INSERT INTO _migrations VALUES (?, ?)", (name, datetime.now(UTC).isoformat(timespec="seconds"))
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

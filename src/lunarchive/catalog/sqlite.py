@@ -1,0 +1,288 @@
+"""SqliteCatalog: the embedded default catalogue, one SQLite file in the data directory.
+
+Writes go through ``batch()``: ``BEGIN IMMEDIATE`` … ``COMMIT``, so an ingest killed mid-way leaves the
+catalogue exactly as it was. WAL mode lets readers go on while a batch is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..bodies import normalize_target
+from ..errors import CatalogError, NotFound
+from ..model import Finding, Product, parse_vid, split_lidvid
+from ..query import Query
+from ..times import normalize_utc
+from .base import Catalog, ProductRow
+from .migrations import apply_migrations
+
+__all__ = ["SqliteCatalog", "vid_key"]
+
+SUMMARY_COLUMNS = (
+    "p.id, p.lidvid, p.lid, p.vid, p.product_class, p.title, p.targets, p.investigations, p.instruments, "
+    "p.start, p.stop, p.bbox_west, p.bbox_south, p.bbox_east, p.bbox_north, p.label_format, "
+    "p.processing_level, p.instrument_hosts"
+)
+_SORT_SQL = {
+    "lidvid": "p.lid {d}, p.vid_key {d}",
+    "start": "p.start_utc IS NULL, p.start_utc {d}, p.id",
+    "stop": "p.stop_utc IS NULL, p.stop_utc {d}, p.id",
+    "title": "p.title {d}, p.id",
+    "ingested": "p.id {d}",
+}
+
+
+def vid_key(vid: str) -> str:
+    """A text key that sorts VIDs numerically (``1.10`` after ``1.9``)."""
+    return ".".join(f"{part:08d}" for part in parse_vid(vid))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SqliteCatalog(Catalog):
+    """The catalogue in one SQLite file, schema created and upgraded by named migrations."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            apply_migrations(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
+
+    # -- writing -------------------------------------------------------------------------------------
+    @contextmanager
+    def batch(self, sources: list[str]) -> Iterator[int]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self.conn.execute(
+                "INSERT INTO batches (started_at, sources) VALUES (?, ?)", (_now(), json.dumps(sources))
+            )
+            yield int(cur.lastrowid or 0)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def finish_batch(self, batch_id: int, counts: dict[str, int]) -> None:
+        self.conn.execute(
+            "UPDATE batches SET finished_at=?, added=?, unchanged=?, new_versions=?, failed=? WHERE id=?",
+            (_now(), counts.get("added", 0), counts.get("unchanged", 0), counts.get("new_versions", 0),
+             counts.get("failed", 0), batch_id),
+        )
+
+    def label_digest(self, lidvid: str) -> str | None:
+        row = self.conn.execute("SELECT label_sha256 FROM products WHERE lidvid=?", (lidvid,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def has_lid(self, lid: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM products WHERE lid=? LIMIT 1", (lid,)).fetchone() is not None
+
+    def add_product(self, product: Product, label: bytes, label_sha256: str, batch_id: int) -> int:
+        c = self.conn
+        c.execute("INSERT OR IGNORE INTO labels (sha256, data) VALUES (?, ?)", (label_sha256, label))
+        b = product.bbox
+        cur = c.execute(
+            "INSERT INTO products (lidvid, lid, vid, vid_key, product_class, title, start, stop, start_utc,"
+            " stop_utc, processing_level, information_model_version, label_format, label_name, label_sha256,"
+            " source_path, targets, investigations, instruments, instrument_hosts, bbox_west, bbox_south,"
+            " bbox_east, bbox_north, extra, discipline, batch_id, ingested_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                product.lidvid, product.lid, product.vid, vid_key(product.vid), product.product_class,
+                product.title, product.start, product.stop, normalize_utc(product.start),
+                normalize_utc(product.stop, end=True) or normalize_utc(product.start, end=True),
+                product.processing_level, product.information_model_version, product.label_format,
+                Path(product.label_path).name if product.label_path else None, label_sha256,
+                product.label_path, json.dumps(product.targets), json.dumps(product.investigations),
+                json.dumps(product.instruments), json.dumps(product.instrument_hosts),
+                b.west if b else None, b.south if b else None, b.east if b else None, b.north if b else None,
+                json.dumps(product.extra, default=str), json.dumps(product.discipline, default=str),
+                batch_id, _now(),
+            ),
+        )
+        pid = int(cur.lastrowid or 0)
+        terms = [(pid, "target", normalize_target(t)) for t in product.targets]
+        terms += [(pid, "investigation", i.upper()) for i in product.investigations]
+        terms += [(pid, "instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
+        c.executemany("INSERT INTO product_terms VALUES (?,?,?)", terms)
+        c.executemany(
+            "INSERT INTO files (product_id, name, role, declared_size, declared_md5, records, local_identifier,"
+            " sha256, size, md5, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(pid, f.name, f.role, f.declared_size, f.declared_md5, f.records, f.local_identifier, f.sha256,
+              f.size, f.md5, f.status) for f in product.files],
+        )
+        c.executemany(
+            "INSERT INTO refs VALUES (?,?,?,?,?,?)",
+            [(pid, r.target, split_lidvid(r.target)[0], r.ref_type, r.kind, r.comment)
+             for r in product.references],
+        )
+        c.executemany(
+            "INSERT INTO members VALUES (?,?,?,?,?,?)",
+            [(pid, m.ref, split_lidvid(m.ref)[0], m.status, m.kind, m.member_type) for m in product.members],
+        )
+        ids = " ".join([product.lid, *product.targets, *product.investigations, *product.instruments,
+                        *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
+                                                     if k.endswith("_id") and isinstance(v, str))])
+        c.execute("INSERT INTO products_fts (rowid, title, ids) VALUES (?,?,?)", (pid, product.title or "", ids))
+        return pid
+
+    def add_finding(self, finding: Finding, batch_id: int | None, product_id: int | None = None) -> None:
+        self.conn.execute(
+            "INSERT INTO findings (batch_id, product_id, lidvid, path, message_id, severity, message, line)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (batch_id, product_id, finding.lidvid, finding.path, finding.message_id, finding.severity,
+             finding.message, finding.line),
+        )
+
+    # -- reading -------------------------------------------------------------------------------------
+    def resolve(self, ident: str) -> str:
+        lid, vid = split_lidvid(ident)
+        if vid is not None:
+            if self.conn.execute("SELECT 1 FROM products WHERE lidvid=?", (f"{lid}::{vid}",)).fetchone():
+                return f"{lid}::{vid}"
+            raise NotFound(f"no product {lid}::{vid}")
+        row = self.conn.execute(
+            "SELECT lidvid FROM products WHERE lid=? ORDER BY vid_key DESC LIMIT 1", (lid,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no product with LID {lid}")
+        return str(row[0])
+
+    def versions(self, lid: str) -> list[str]:
+        rows = self.conn.execute("SELECT lidvid FROM products WHERE lid=? ORDER BY vid_key", (lid,))
+        return [r[0] for r in rows]
+
+    def get(self, lidvid: str) -> ProductRow:
+        row = self.conn.execute(
+            f"SELECT {SUMMARY_COLUMNS}, p.information_model_version, p.extra, p.discipline, p.label_name,"
+            " p.label_sha256, p.ingested_at FROM products p WHERE p.lidvid=?",
+            (lidvid,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no product {lidvid}")
+        out = _summary(row)
+        pid = row[0]
+        out.update(
+            information_model_version=row[18], extra=json.loads(row[19]), discipline=json.loads(row[20]),
+            label={"name": row[21], "sha256": row[22]}, ingested_at=row[23],
+        )
+        out["files"] = self._dicts(
+            "SELECT name, role, declared_size, declared_md5, records, local_identifier, sha256, size, md5,"
+            " status FROM files WHERE product_id=? ORDER BY id", pid)
+        out["references"] = self._dicts(
+            "SELECT target, ref_type, kind, comment FROM refs WHERE product_id=? ORDER BY rowid", pid)
+        out["members"] = self._dicts(
+            "SELECT ref, status, kind, member_type FROM members WHERE product_id=? ORDER BY rowid", pid)
+        out["findings"] = self._dicts(
+            "SELECT message_id, severity, message, path, line FROM findings WHERE product_id=? ORDER BY id", pid)
+        out["versions"] = self.versions(out["lid"])
+        return out
+
+    def _dicts(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur]
+
+    def search(self, query: Query) -> list[ProductRow]:
+        where, params = _where(query)
+        order = _SORT_SQL[query.sort].format(d="DESC" if query.descending else "ASC")
+        sql = f"SELECT {SUMMARY_COLUMNS} FROM products p {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        return [_summary(r) for r in self.conn.execute(sql, [*params, query.limit, query.offset])]
+
+    def count(self, query: Query) -> int:
+        where, params = _where(query)
+        return int(self.conn.execute(f"SELECT count(*) FROM products p {where}", params).fetchone()[0])
+
+    def label(self, lidvid: str) -> bytes:
+        row = self.conn.execute(
+            "SELECT l.data FROM products p JOIN labels l ON l.sha256 = p.label_sha256 WHERE p.lidvid=?",
+            (lidvid,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no label for {lidvid}")
+        return bytes(row[0])
+
+    def blob_digests(self) -> Iterator[str]:
+        for (sha,) in self.conn.execute("SELECT DISTINCT sha256 FROM files WHERE sha256 IS NOT NULL"):
+            yield sha
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _summary(row: tuple[Any, ...]) -> ProductRow:
+    bbox = None if row[11] is None else [row[11], row[12], row[13], row[14]]
+    return {
+        "lidvid": row[1], "lid": row[2], "vid": row[3], "product_class": row[4], "title": row[5],
+        "targets": json.loads(row[6]), "investigations": json.loads(row[7]),
+        "instruments": json.loads(row[8]), "start": row[9], "stop": row[10], "bbox": bbox,
+        "label_format": row[15], "processing_level": row[16], "instrument_hosts": json.loads(row[17]),
+    }
+
+
+def _class_names(names: list[str]) -> list[str]:
+    out = []
+    for n in names:
+        low = n.strip().lower()
+        out.append(low)
+        if not low.startswith("product_") and low != "pds3":
+            out.append("product_" + low)
+    return out
+
+
+def _fts_expr(text: str) -> str:
+    tokens = ['"' + t.replace('"', '""') + '"' for t in text.split() if any(ch.isalnum() for ch in t)]
+    return " AND ".join(tokens) if tokens else '""'
+
+
+def _in(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _where(q: Query) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if q.targets:
+        clauses.append("p.id IN (SELECT product_id FROM product_terms WHERE kind='target' AND value IN "
+                       f"({_in(len(q.targets))}))")
+        params += [normalize_target(t) for t in q.targets]
+    for kind, values in (("investigation", q.missions), ("instrument", q.instruments)):
+        if values:
+            likes = " OR ".join("value LIKE ?" for _ in values)
+            clauses.append(f"p.id IN (SELECT product_id FROM product_terms WHERE kind='{kind}' AND ({likes}))")
+            params += [f"%{v.strip().upper()}%" for v in values]
+    if q.product_classes:
+        names = _class_names(q.product_classes)
+        clauses.append(f"lower(p.product_class) IN ({_in(len(names))})")
+        params += names
+    if q.lids:
+        clauses.append(f"p.lid IN ({_in(len(q.lids))})")
+        params += q.lids
+    if q.lidvids:
+        clauses.append(f"p.lidvid IN ({_in(len(q.lidvids))})")
+        params += q.lidvids
+    if q.start_utc:
+        clauses.append("p.stop_utc >= ?")
+        params.append(q.start_utc)
+    if q.stop_utc:
+        clauses.append("p.start_utc <= ?")
+        params.append(q.stop_utc)
+    if q.text:
+        clauses.append("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)")
+        params.append(_fts_expr(q.text))
+    if q.latest_only:
+        clauses.append("p.vid_key = (SELECT max(o.vid_key) FROM products o WHERE o.lid = p.lid)")
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params

@@ -1,0 +1,183 @@
+"""The ``lunarchive`` command line: thin commands over the library, one clear line per user error.
+
+Exit codes: 0 success · 1 findings with ``--strict`` (or validation errors) · 2 usage error / bad input ·
+3 not found · 4 conflict · 5 storage or catalogue failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import search as search_mod
+from .config import open_archive
+from .errors import LunarchiveError
+from .ingest import ingest as run_ingest
+from .query import Query
+
+app = typer.Typer(
+    name="lunarchive",
+    help="Ingest, validate, catalogue and search lunar and deep-space archive data (PDS4, PDS3, ...).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="LUNARCHIVE_DATA", help="Data directory (default ./lunarchive-data)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to ingest.")],
+    data_dir: DataDir = None,
+    as_json: JsonOpt = False,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any error finding was recorded.")] = False,
+) -> None:
+    """Ingest labels and their data files as one batch.
+
+    Example: lunarchive ingest ../shared/corpus/pds4/lro --data-dir ./lunarchive-data
+    """
+    with open_archive(data_dir) as archive:
+        show_bar = not as_json and err.is_terminal
+        with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, disable=not show_bar) as bar:
+            task = bar.add_task("ingest", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = run_ingest(archive, paths, progress=progress)
+    errors = [f for f in report.findings if f.severity == "error"]
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        out.print(
+            f"batch {report.batch_id}: added {report.added}, unchanged {report.unchanged}, "
+            f"new versions {report.new_versions}, failed {report.failed}; "
+            f"{report.files_stored} files stored ({report.bytes_hashed / 1e6:.1f} MB hashed); "
+            f"{len(report.findings)} findings ({len(errors)} errors)"
+        )
+        for f in report.findings[:20]:
+            where = f"{f.path}:{f.line}" if f.line else f.path
+            out.print(f"  {f.severity:7} {f.message_id}  {where}: {f.message}", markup=False, highlight=False)
+        if len(report.findings) > 20:
+            out.print(f"  ... {len(report.findings) - 20} more (use --json)")
+    if strict and errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    ident: Annotated[str, typer.Argument(help="A LIDVID (urn:...::1.0) or a LID (latest version).")],
+    data_dir: DataDir = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one product: record, files, references, members, findings, other versions.
+
+    Example: lunarchive show urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr --json
+    """
+    with open_archive(data_dir) as archive:
+        row = search_mod.get_product(archive.catalog, ident)
+    if as_json:
+        _print_json(row)
+        return
+    for key in ("lidvid", "product_class", "title", "targets", "investigations", "instruments", "start",
+                "stop", "bbox", "processing_level", "label_format"):
+        value = row.get(key)
+        if value not in (None, [], ""):
+            out.print(f"[bold]{key:16}[/] {', '.join(map(str, value)) if isinstance(value, list) else value}",
+                      highlight=False)
+    out.print(f"[bold]{'versions':16}[/] {', '.join(v.rpartition('::')[2] for v in row['versions'])}")
+    for section, cols in (("files", ("name", "size", "sha256", "status")),
+                          ("references", ("target", "ref_type")), ("members", ("ref", "status")),
+                          ("findings", ("severity", "message_id", "message"))):
+        if row[section]:
+            table = Table(title=section, title_justify="left", show_edge=False)
+            for c in cols:
+                table.add_column(c, overflow="fold")
+            for item in row[section][:50]:
+                table.add_row(*(str(item.get(c, "")) for c in cols))
+            out.print(table)
+
+
+@app.command()
+def search(
+    target: Annotated[list[str] | None, typer.Option("--target", help="Target body (MOON, Mars...).")] = None,
+    mission: Annotated[list[str] | None, typer.Option("--mission", help="Investigation (substring).")] = None,
+    instrument: Annotated[list[str] | None, typer.Option("--instrument", help="Instrument (substring).")] = None,
+    product_class: Annotated[list[str] | None, typer.Option("--class", help="Product class.")] = None,
+    start: Annotated[str | None, typer.Option(help="Overlapping products from this UTC time.")] = None,
+    stop: Annotated[str | None, typer.Option(help="Overlapping products up to this UTC time.")] = None,
+    text: Annotated[str | None, typer.Option(help="Words in the title or identifiers.")] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="Only the latest version of each LID.")] = False,
+    sort: Annotated[str, typer.Option(help="lidvid, start, stop, title or ingested.")] = "lidvid",
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many results.")] = 0,
+    data_dir: DataDir = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the catalogue; filters combine with AND, times match by overlap.
+
+    Example: lunarchive search --target moon --start 2014-01-01 --stop 2014-12-31 --json
+    """
+    query = Query(
+        targets=target or [], missions=mission or [], instruments=instrument or [],
+        product_classes=product_class or [], start=start, stop=stop, text=text, latest_only=latest,
+        sort=sort, limit=limit, offset=offset,
+    )
+    with open_archive(data_dir) as archive:
+        rows = search_mod.search(archive.catalog, query)
+        total = search_mod.count(archive.catalog, query)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} of {total} products", title_justify="left", show_edge=False)
+    for col in ("lidvid", "class", "targets", "start", "stop", "title"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["lidvid"], r["product_class"], ", ".join(r["targets"]), r["start"] or "",
+                      r["stop"] or "", r["title"] or "")
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point: run the app, turning lunarchive errors into one line and an exit code."""
+    try:
+        rc = app(standalone_mode=False)
+    except LunarchiveError as exc:
+        err.print(f"lunarchive: error: {exc.message}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("lunarchive: aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

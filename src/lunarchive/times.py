@@ -1,0 +1,89 @@
+"""UTC time strings as labels write them, normalised so that they sort and compare as text.
+
+Labels give times at any precision (``2004-08-13Z``, ``2001-10-31T01:04:31.00Z``, PDS3 day-of-year
+``2009-095T20:09:53.61``). The catalogue keeps the label's own string and, beside it, a normalised
+``YYYY-MM-DDTHH:MM:SS.ffffffZ`` form; a stop time given to the day means the end of that day.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from .errors import InvalidQuery
+
+__all__ = ["normalize_utc", "parse_utc"]
+
+_ISO = re.compile(
+    r"^(?P<y>\d{4})(?:-(?:(?P<doy>\d{3})|(?P<m>\d{2})(?:-(?P<d>\d{2}))?))?"
+    r"(?:[T ](?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d+))?)?)?)?"
+    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+)
+_NULLS = {"", "N/A", "NA", "UNK", "UNKNOWN", "NULL", "NONE"}
+
+
+def parse_utc(text: str, *, end: bool = False) -> datetime | None:
+    """Parse a label or user time to an aware UTC datetime; ``end`` rounds up to the end of its precision.
+
+    Returns None for PDS null values (``N/A``, ``UNK``...). Raises InvalidQuery when it is not a time.
+    """
+    s = text.strip().strip('"')
+    if s.upper() in _NULLS:
+        return None
+    m = _ISO.match(s)
+    if not m:
+        raise InvalidQuery(f"not an ISO 8601 time: {text!r}")
+    g = m.groupdict()
+    try:
+        if g["doy"]:
+            base = datetime(int(g["y"]), 1, 1, tzinfo=UTC) + timedelta(days=int(g["doy"]) - 1)
+        else:
+            base = datetime(int(g["y"]), int(g["m"] or 1), int(g["d"] or 1), tzinfo=UTC)
+        frac = (g["f"] or "")[:6].ljust(6, "0")
+        dt = base.replace(
+            hour=int(g["H"] or 0), minute=int(g["M"] or 0), second=min(int(g["S"] or 0), 59),
+            microsecond=int(frac),
+        )
+    except ValueError as exc:
+        raise InvalidQuery(f"not a valid time: {text!r} ({exc})") from exc
+    tz = g["tz"]
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        hh, mm = int(tz[1:3]), int(tz[-2:])
+        dt -= sign * timedelta(hours=hh, minutes=mm)
+    if end:
+        dt = _next_step(dt, g) - timedelta(microseconds=1)
+    return dt
+
+
+def _next_step(dt: datetime, g: dict[str, str | None]) -> datetime:
+    """The first instant after the period that ``dt`` names at the precision it was written with."""
+    if g["m"] and not g["d"] and not g["H"]:
+        return dt.replace(year=dt.year + dt.month // 12, month=dt.month % 12 + 1)
+    if not g["m"] and not g["doy"]:
+        return dt.replace(year=dt.year + 1)
+    return dt + _precision_step(g)
+
+
+def _precision_step(g: dict[str, str | None]) -> timedelta:
+    if g["f"]:
+        digits = min(len(g["f"] or ""), 6)
+        return timedelta(microseconds=10 ** (6 - digits))
+    if g["S"]:
+        return timedelta(seconds=1)
+    if g["M"]:
+        return timedelta(minutes=1)
+    if g["H"]:
+        return timedelta(hours=1)
+    return timedelta(days=1)
+
+
+def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
+    """The sortable ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` form of a time string, or None."""
+    if text is None:
+        return None
+    try:
+        dt = parse_utc(text, end=end)
+    except InvalidQuery:
+        return None
+    return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
