@@ -19,9 +19,9 @@ SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 
 
 def corpus_file(rel: str) -> Path:
-    """A corpus file from the local copies (tests/data/corpus, then the demo's examples/, both real files with
-    their SOURCES lines), else from ../shared/corpus, else skip the test."""
-    for base in (LOCAL_CORPUS, EXAMPLES, SHARED_CORPUS):
+    """A corpus file from the local copies (the demo's examples/, then tests/data/corpus, both real files with
+    their SOURCES lines; examples/ first as it holds whole subtrees), else from ../shared/corpus, else skip."""
+    for base in (EXAMPLES, LOCAL_CORPUS, SHARED_CORPUS):
         p = base / rel
         if p.exists():
             return p

@@ -17,8 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import search as search_mod
+from .bodies import resolve_body
 from .config import open_archive
-from .errors import LunarchiveError
+from .errors import InvalidQuery, LunarchiveError, NotFound, PathNotFound
+from .formats.gazetteer import default_gazetteer
 from .ingest import ingest as run_ingest
 from .query import Query
 
@@ -127,6 +129,16 @@ def search(
     stop: Annotated[str | None, typer.Option(help="Overlapping products up to this UTC time.")] = None,
     text: Annotated[str | None, typer.Option(help="Words in the title or identifiers.")] = None,
     latest: Annotated[bool, typer.Option("--latest", help="Only the latest version of each LID.")] = False,
+    valid: Annotated[bool | None, typer.Option("--valid/--invalid", help="Only products without / with an "
+                                               "error finding.", show_default=False)] = None,
+    body: Annotated[str | None, typer.Option(help="Body of the spatial filters (moon, Titan...).")] = None,
+    bbox: Annotated[str | None, typer.Option(help="W,S,E,N degrees (0..360 or ±180; W > E wraps).")] = None,
+    point: Annotated[str | None, typer.Option(help="LON,LAT: footprints holding this point.")] = None,
+    intersects: Annotated[Path | None, typer.Option(help="GeoJSON file: footprints intersecting it.")] = None,
+    within_km: Annotated[str | None, typer.Option("--within-km", help="LON,LAT,KM: within KM.")] = None,
+    place: Annotated[str | None, typer.Option(help="Lunar place: over its extent (or crater).")] = None,
+    near: Annotated[str | None, typer.Option(help="Lunar place: within --radius km of it.")] = None,
+    radius: Annotated[float | None, typer.Option(help="Kilometres around --near.")] = None,
     sort: Annotated[str, typer.Option(help="lidvid, start, stop, title or ingested.")] = "lidvid",
     limit: Annotated[int, typer.Option(help="At most this many results.")] = 50,
     offset: Annotated[int, typer.Option(help="Skip this many results.")] = 0,
@@ -136,11 +148,13 @@ def search(
     """Search the catalogue; filters combine with AND, times match by overlap.
 
     Example: lunarchive search --target moon --start 2014-01-01 --stop 2014-12-31 --json
+    Example: lunarchive search --body moon --bbox 40,-83,50,-81 --start 2009-01-01
     """
     query = Query(
         targets=target or [], missions=mission or [], instruments=instrument or [],
-        product_classes=product_class or [], start=start, stop=stop, text=text, latest_only=latest,
+        product_classes=product_class or [], start=start, stop=stop, text=text, latest_only=latest, valid=valid,
         sort=sort, limit=limit, offset=offset,
+        **_spatial_args(body, bbox, point, intersects, within_km, place, near, radius),
     )
     with open_archive(data_dir) as archive:
         rows = search_mod.search(archive.catalog, query)
@@ -154,6 +168,122 @@ def search(
     for r in rows:
         table.add_row(r["lidvid"], r["product_class"], ", ".join(r["targets"]), r["start"] or "",
                       r["stop"] or "", r["title"] or "")
+    out.print(table)
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Labels, directories or bundles.")] = None,
+    rule_set: Annotated[str | None, typer.Option(
+        "--rule-set", "-R", help="pds4.label, pds4.folder, pds4.collection or pds4.bundle (default: from the "
+        "target: a file is pds4.label, a directory with a bundle label pds4.bundle).")] = None,
+    skip_content: Annotated[bool, typer.Option(
+        "--skip-content-validation", help="Do not read table contents.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate PDS4 products with NASA PDS validate's rules and message ids; exit 1 when an error is found.
+
+    Example: lunarchive validate -R pds4.bundle ../shared/corpus/pds4/clps/pitms_bundle --json
+    """
+    from .validate import render_text, validate_paths
+
+    report = validate_paths(paths or [], rule_set=rule_set, skip_content=skip_content)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        sys.stdout.write(render_text(report))
+    raise typer.Exit(report.exit_code)
+
+
+def _numbers(text: str | None, n: int, option: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != n:
+        raise InvalidQuery(f"{option}: expected {n} comma-separated numbers, got {text!r}")
+    return values
+
+
+def _geojson_file(path: Path) -> dict[str, Any]:
+    """The geometry of a GeoJSON file (a geometry, a Feature, or a FeatureCollection's geometries)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PathNotFound(f"no such file: {path}") from exc
+    except (OSError, ValueError) as exc:
+        raise InvalidQuery(f"--intersects: {path} is not readable JSON ({exc})") from exc
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry")
+    elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        doc = {"type": "GeometryCollection",
+               "geometries": [f.get("geometry") for f in doc.get("features", []) if f.get("geometry")]}
+    if not isinstance(doc, dict):
+        raise InvalidQuery(f"--intersects: {path} holds no GeoJSON geometry")
+    return doc
+
+
+def _spatial_args(body: str | None, bbox: str | None, point: str | None, intersects: Path | None,
+                  within_km: str | None, place: str | None, near: str | None,
+                  radius: float | None) -> dict[str, Any]:
+    """Query fields from the spatial options; ``--place``/``--near`` look the name up in the gazetteer."""
+    args: dict[str, Any] = {
+        "body": body, "bbox": _numbers(bbox, 4, "--bbox"), "point": _numbers(point, 2, "--point"),
+        "within": _numbers(within_km, 3, "--within-km"),
+        "intersects": None if intersects is None else _geojson_file(intersects),
+    }
+    if radius is not None and near is None:
+        raise InvalidQuery("--radius goes with --near NAME")
+    if place is None and near is None:
+        return args
+    if body and resolve_body(body).name != "MOON":
+        raise InvalidQuery("--place and --near name lunar places; use them with --body moon")
+    args["body"] = "moon"
+    gazetteer = default_gazetteer()
+    wanted = dict(gazetteer.resolve(place).filter()) if place else {}
+    if near is not None:
+        if radius is None:
+            raise InvalidQuery("--near NAME needs --radius KM")
+        p = gazetteer.resolve(near)
+        if "within" in wanted:
+            raise InvalidQuery("--place names a crater (a circle), --near another circle: give one of them")
+        wanted["within"] = (p.lon, p.lat, radius)
+    for key, value in wanted.items():
+        if args[key] is not None:
+            option = "--within-km" if key == "within" else f"--{key}"
+            raise InvalidQuery(f"{option} cannot be combined with --place/--near")
+        args[key] = value
+    return args
+
+
+@app.command()
+def places(
+    name: Annotated[str, typer.Argument(help="A lunar place name (case and accents do not matter).")],
+    limit: Annotated[int, typer.Option(help="At most this many places.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """List lunar places (features, craters, domes) by name: exact matches first, then similar names.
+
+    Example: lunarchive places "von karman" --json
+    """
+    gazetteer = default_gazetteer()
+    found = gazetteer.search(name, limit)
+    if not found:
+        close = gazetteer.suggest(name)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise NotFound(f"no lunar place matches {name!r}{hint}")
+    if as_json:
+        _print_json([p.to_dict() for p in found])
+        return
+    table = Table(title=f"{len(found)} places", title_justify="left", show_edge=False)
+    for col in ("name", "kind", "lat", "lon", "extent / radius", "source"):
+        table.add_column(col, overflow="fold")
+    for p in found:
+        size = (", ".join(f"{v:.3f}" for v in p.extent) if p.extent else
+                f"{p.radius_km:g} km" if p.radius_km is not None else "")
+        table.add_row(p.name, p.kind, f"{p.lat:.4f}", f"{p.lon:.4f}", size, p.source)
     out.print(table)
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from . import validate as validation
 from .config import Archive
 from .errors import FormatError, PathNotFound, StoreError
-from .formats import inventory, pds3, pds4
+from .formats import clementine_index, inventory, pds3, pds4
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo
@@ -30,13 +31,18 @@ MSG_CONFLICT = "error.label.duplicate_identifier"
 MSG_INVENTORY = "error.inventory_table.invalid_member_status"
 MSG_NOT_PRODUCT = "info.validation.general"
 
-Kind = Literal["pds4", "pds3"]
+Kind = Literal["pds4", "pds3", "clementine_index"]
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``."""
 
 _PDS4_SUFFIXES = (".xml", ".lblx")
 _PDS3_SUFFIXES = (".lbl",)
 _ATTACHED_SUFFIXES = (".img", ".imq", ".dat", ".qub", ".cub")
+
+INGEST_TABLE_LIMIT = 4 << 20
+"""Tables with more bytes than this (from their offset to the end of their file) are not content-checked
+during ingest (every other product-level rule is); ``lunarchive validate`` checks them whatever their size."""
+_INGEST_CHECKS = validation.Options(max_table_bytes=INGEST_TABLE_LIMIT, inventory_content=False)
 
 
 @dataclass
@@ -93,7 +99,31 @@ def _kind_of(path: Path) -> Kind | None:
         except OSError:
             return None
         return "pds3" if pds3.is_pds3_label(path, head) else None
+    if low.endswith(".csv"):
+        return "clementine_index" if _index_head(path) else None
     return None
+
+
+def _index_head(path: Path) -> bool:
+    """Whether a CSV is a Clementine product index table (recognised by its header row)."""
+    try:
+        with open(path, "rb") as fh:
+            return clementine_index.index_kind(fh.read(200)) is not None
+    except OSError:
+        return False
+
+
+def _one_index_per_dir(candidates: list[tuple[Path, Kind]]) -> list[tuple[Path, Kind]]:
+    """Index tables in one directory are read together (joined), so keep the first of them only."""
+    dirs: set[Path] = set()
+    out = []
+    for path, kind in candidates:
+        if kind == "clementine_index":
+            if path.parent in dirs:
+                continue
+            dirs.add(path.parent)
+        out.append((path, kind))
+    return out
 
 
 class _Ingest:
@@ -104,6 +134,11 @@ class _Ingest:
         self.report = report
         self.batch_id = batch_id
         self._hashed: dict[tuple[str, int, int], BlobInfo] = {}
+        self._root: Any = None
+        """Parsed tree of the PDS4 label being stored (handed to the validation rules)."""
+        self.seen: list[Product] = []
+        self.stored: dict[str, int] = {}
+        """Label path → product id, for the products this run catalogued."""
 
     def finding(self, message_id: str, message: str, path: Path, *, severity: str = "error",
                 line: int | None = None, lidvid: str | None = None, product_id: int | None = None) -> None:
@@ -112,6 +147,10 @@ class _Ingest:
         self.archive.catalog.add_finding(f, self.batch_id, product_id)
 
     def one(self, path: Path, kind: Kind) -> None:
+        self._root = None  # set by _parse for a PDS4 label; the validation rules need it
+        if kind == "clementine_index":
+            self._index_table(path)
+            return
         t0 = time.perf_counter()
         try:
             data = path.read_bytes() if kind == "pds4" else b""
@@ -131,10 +170,25 @@ class _Ingest:
         if product is not None:
             self._store(path, product, data)
 
+    def _index_table(self, path: Path) -> None:
+        """One product per tile of a Clementine index table and the tables beside it (one label each)."""
+        t0 = time.perf_counter()
+        try:
+            rows = list(clementine_index.read_products(path))
+        except FormatError as exc:
+            self.report.failed += 1
+            self.finding(MSG_INVALID_LABEL, exc.message, path, line=exc.line)
+            return
+        finally:
+            self.report.timings["parse"] += time.perf_counter() - t0
+        for product, label in rows:
+            self._store(path, product, label)
+
     def _parse(self, path: Path, kind: Kind, data: bytes) -> Product | None:
         if kind == "pds3":
             return pds3.parse_label(path)
         root = parse_xml(data, str(path))
+        self._root = root
         if not pds4.is_pds4_label(root):
             self.finding(MSG_NOT_PRODUCT, "XML file is not a PDS4 product label; skipped", path, severity="info")
             return None
@@ -147,6 +201,7 @@ class _Ingest:
         existing = catalog.label_digest(product.lidvid)
         if existing == label_sha:
             self.report.unchanged += 1
+            self.seen.append(product)
             self.report.timings["catalog"] += time.perf_counter() - t0
             return
         if existing is not None:
@@ -158,10 +213,16 @@ class _Ingest:
         self.report.timings["catalog"] += time.perf_counter() - t0
         problems = self._hash_files(product)
         problems += self._members(product)
+        checks = self._validate(product, data)
         t1 = time.perf_counter()
         pid = catalog.add_product(product, data, label_sha, self.batch_id)
         for message_id, message in problems:
             self.finding(message_id, message, path, lidvid=product.lidvid, product_id=pid)
+        for f in checks:
+            self.finding(f.message_id, f.message, path, severity=f.severity, line=f.line,
+                         lidvid=product.lidvid, product_id=pid)
+        self.seen.append(product)
+        self.stored[product.label_path or str(path)] = pid
         self.report.timings["catalog"] += time.perf_counter() - t1
         if new_version:
             self.report.new_versions += 1
@@ -204,6 +265,40 @@ class _Ingest:
         ref.sha256, ref.md5, ref.size, ref.status = info.sha256, info.md5, info.size, "ok"
         return None
 
+    def _validate(self, product: Product, data: bytes) -> list[Finding]:
+        """validate's product-level rules for a PDS4 label (tables up to INGEST_TABLE_LIMIT bytes)."""
+        if product.label_format != "pds4" or self._root is None:
+            return []
+        t0 = time.perf_counter()
+        try:
+            return validation.product_findings(product, data=data, root=self._root, options=_INGEST_CHECKS)
+        except (OSError, ValueError) as exc:
+            return [Finding(MSG_UNREADABLE, f"validation stopped: {exc}", product.label_path or "")]
+        finally:
+            self._timed(t0)
+
+    def tree_checks(self) -> None:
+        """validate's referential-integrity rules for each bundle directory this run catalogued a product of.
+
+        Findings about products catalogued by an earlier batch are not recorded again.
+        """
+        t0 = time.perf_counter()
+        roots = sorted({os.path.dirname(p.label_path) for p in self.seen
+                        if p.product_class == "Product_Bundle" and p.label_path})
+        for root in roots:
+            if not any(path.startswith(root + os.sep) for path in self.stored):
+                continue
+            for f in validation.tree_findings(self.seen, root):
+                pid = self.stored.get(f.path)
+                if pid is None and any(p.label_path == f.path for p in self.seen):
+                    continue
+                self.finding(f.message_id, f.message, Path(f.path), severity=f.severity, line=f.line,
+                             lidvid=f.lidvid, product_id=pid)
+        self._timed(t0)
+
+    def _timed(self, t0: float) -> None:
+        self.report.timings["validate"] = self.report.timings.get("validate", 0.0) + time.perf_counter() - t0
+
     def _members(self, product: Product) -> list[tuple[str, str]]:
         if product.product_class != "Product_Collection":
             return []
@@ -217,7 +312,7 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
-    candidates = list(iter_candidates([p.resolve() for p in paths], skip=archive.root))
+    candidates = _one_index_per_dir(list(iter_candidates([p.resolve() for p in paths], skip=archive.root)))
     report = IngestReport()
     with archive.catalog.batch([str(p.resolve()) for p in paths]) as batch_id:
         report.batch_id = batch_id
@@ -226,5 +321,6 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
             run.one(path, kind)
             if progress:
                 progress("ingest", i, len(candidates))
+        run.tree_checks()
         archive.catalog.finish_batch(batch_id, report.counts())
     return report

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from .bodies import resolve_body
 from .errors import InvalidQuery
+from .footprint import cap_for, point_parts, query_box_parts, query_pieces
 from .times import normalize_utc
 
 __all__ = ["Query", "SORT_KEYS"]
@@ -27,6 +31,19 @@ class Query:
     stop: str | None = None
     text: str | None = None
     latest_only: bool = False
+    valid: bool | None = None
+    """True: only products with no error finding; False: only products with at least one."""
+    body: str | None = None
+    """The body every spatial filter refers to (``moon``, ``MOON``, ``Titan``...); without a spatial filter,
+    only products with a footprint on that body. Defaults to the one ``targets`` entry when there is one."""
+    bbox: tuple[float, float, float, float] | None = None
+    """``(west, south, east, north)`` in degrees, 0..360 or −180..180; west > east wraps across 180°/0°."""
+    point: tuple[float, float] | None = None
+    """``(lon, lat)``: footprints holding this point (boundaries included)."""
+    intersects: dict[str, Any] | None = None
+    """A GeoJSON geometry (Polygon, MultiPolygon, ...): footprints intersecting it."""
+    within: tuple[float, float, float] | None = None
+    """``(lon, lat, km)``: footprints within ``km`` of the point, on the body's mean sphere."""
     sort: str = "lidvid"
     descending: bool = False
     limit: int = 100
@@ -41,6 +58,35 @@ class Query:
             value = getattr(self, name)
             if value is not None and normalize_utc(value) is None:
                 raise InvalidQuery(f"--{name}: not an ISO 8601 UTC time: {value!r}")
+        self._check_spatial()
+
+    def _check_spatial(self) -> None:
+        """Turn list inputs (JSON) into tuples and reject malformed spatial filters early."""
+        for name, size in (("bbox", 4), ("point", 2), ("within", 3)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                numbers = tuple(float(v) for v in value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidQuery(f"{name}: expected {size} numbers, got {value!r}") from exc
+            if len(numbers) != size:
+                raise InvalidQuery(f"{name}: expected {size} numbers, got {len(numbers)}")
+            setattr(self, name, numbers)
+        if self.intersects is not None and not isinstance(self.intersects, Mapping):
+            raise InvalidQuery("intersects: expected a GeoJSON geometry object")
+        if any(v is not None for v in (self.bbox, self.point, self.intersects, self.within)):
+            if not self.body and len(self.targets) != 1:
+                raise InvalidQuery("a spatial filter needs a body: give --body (for example --body moon)")
+            body = resolve_body(self.body or self.targets[0])
+            if self.bbox is not None:
+                query_box_parts(self.bbox)
+            if self.point is not None:
+                point_parts(*self.point)
+            if self.intersects is not None:
+                query_pieces(self.intersects)
+            if self.within is not None:
+                cap_for(self.within[0], self.within[1], self.within[2], body)
 
     @property
     def start_utc(self) -> str | None:

@@ -135,8 +135,18 @@ def m0001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def m0002_footprints(conn: sqlite3.Connection) -> None:
+    """Footprints: bodies, one GeoJSON footprint per product, the R*Tree over their parts; then index the
+    footprints of products catalogued before this migration."""
+    from .spatial import SCHEMA, backfill
+
+    run_script(conn, SCHEMA)
+    backfill(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", m0001_initial),
+    ("0002_footprints", m0002_footprints),
 ]
 
 

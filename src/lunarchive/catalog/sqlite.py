@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ..bodies import normalize_target
-from ..errors import CatalogError, NotFound
+from ..errors import CatalogError, FormatError, NotFound
+from ..footprint import footprint_of
 from ..model import Finding, Product, parse_vid, split_lidvid
 from ..query import Query
 from ..times import normalize_utc
 from .base import Catalog, ProductRow
 from .migrations import apply_migrations
+from .spatial import insert_footprint, spatial_clauses
 
 __all__ = ["SqliteCatalog", "vid_key"]
 
@@ -137,6 +139,7 @@ class SqliteCatalog(Catalog):
                         *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
                                                      if k.endswith("_id") and isinstance(v, str))])
         c.execute("INSERT INTO products_fts (rowid, title, ids) VALUES (?,?,?)", (pid, product.title or "", ids))
+        _index_footprint(c, pid, product)
         return pid
 
     def add_finding(self, finding: Finding, batch_id: int | None, product_id: int | None = None) -> None:
@@ -252,12 +255,24 @@ def _in(n: int) -> str:
     return ",".join("?" * n)
 
 
+def _index_footprint(conn: sqlite3.Connection, pid: int, product: Product) -> None:
+    """Store and index the product's footprint when its label gives a usable one (else leave it out)."""
+    try:
+        fp = footprint_of(product)
+    except FormatError:
+        return
+    if fp is not None:
+        stop = normalize_utc(product.stop, end=True) or normalize_utc(product.start, end=True)
+        insert_footprint(conn, pid, fp, normalize_utc(product.start), stop)
+
+
 def _where(q: Query) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
+    clauses, params = spatial_clauses(q)  # first: the R*Tree drives the query when there is one
     if q.targets:
-        clauses.append("p.id IN (SELECT product_id FROM product_terms WHERE kind='target' AND value IN "
-                       f"({_in(len(q.targets))}))")
+        # Beside a spatial filter, a per-candidate lookup; alone, the term index drives.
+        clauses.append(("EXISTS (SELECT 1 FROM product_terms t WHERE t.product_id = p.id AND"
+                        " t.kind='target' AND t.value IN " if clauses else "p.id IN (SELECT product_id FROM"
+                        " product_terms WHERE kind='target' AND value IN ") + f"({_in(len(q.targets))}))")
         params += [normalize_target(t) for t in q.targets]
     for kind, values in (("investigation", q.missions), ("instrument", q.instruments)):
         if values:
@@ -283,6 +298,9 @@ def _where(q: Query) -> tuple[str, list[Any]]:
     if q.text:
         clauses.append("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)")
         params.append(_fts_expr(q.text))
+    if q.valid is not None:
+        clauses.append(("NOT " if q.valid else "") + "EXISTS (SELECT 1 FROM findings f WHERE f.product_id = p.id"
+                       " AND f.severity = 'error')")
     if q.latest_only:
         clauses.append("p.vid_key = (SELECT max(o.vid_key) FROM products o WHERE o.lid = p.lid)")
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params

@@ -1,0 +1,357 @@
+"""Validation with NASA PDS validate's verdicts: labels, files, inventories, table contents, names, bundles.
+
+Public API::
+
+    validate_paths(paths, rule_set=None, skip_content=False) -> Report   # what `lunarchive validate` runs
+    product_findings(product, data=...) -> list[Finding]                  # what ingest stores per product
+    tree_findings(products, root) -> list[Finding]                        # bundle checks after an ingest
+
+Rule sets follow validate's ``-R``: ``pds4.label`` (each label on its own), ``pds4.folder`` (every label
+under a directory, each on its own), ``pds4.collection`` and ``pds4.bundle`` (labels plus referential
+integrity across the tree). Without one, a file is validated as ``pds4.label`` and a directory as
+``pds4.bundle`` when it holds a bundle label, ``pds4.collection`` when it holds a collection label,
+``pds4.folder`` otherwise. A bundle label given with ``pds4.bundle`` validates its directory; other
+bundle labels there are skipped, as validate does. Context products are not looked up
+(``--skip-context-validation``), and schematron is not run (one rule is emulated, see label_rules).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from ..errors import FormatError, PathNotFound, UserError
+from ..formats.pds4 import is_pds4_label, product_from_tree
+from ..formats.tables import TableDef, delimiter_char, tables_from_tree
+from ..formats.xmlsafe import parse_xml
+from ..model import Finding, Product
+from . import bundle_rules as br
+from . import label_rules as lr
+from .report import ProductResult, Report, render_text
+from .table_rules import check_table_content
+
+__all__ = [
+    "RULE_SETS",
+    "Options",
+    "ProductResult",
+    "Report",
+    "product_findings",
+    "render_text",
+    "tree_findings",
+    "validate_paths",
+]
+
+RULE_SETS = ("pds4.label", "pds4.folder", "pds4.collection", "pds4.bundle")
+_LABEL_SUFFIXES = (".xml", ".lblx")
+_P = "{http://pds.nasa.gov/pds4/pds/v1}"
+_ROOT_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(Product_Bundle|Product_Collection)[\s>]")
+
+
+@dataclass
+class Options:
+    """What to check: ``content`` (table contents), ``max_table_bytes`` (larger tables are not read)."""
+
+    content: bool = True
+    max_table_bytes: int | None = None
+    cap: int = 200
+    """At most this many findings of one kind per table; the rest are counted in one last finding."""
+    inventory_content: bool = True
+    """Read collection inventories as tables too (ingest reads them itself and turns this off)."""
+
+
+@dataclass
+class _Checked:
+    findings: list[Finding]
+    member: br.Member | None
+    table_bytes: int = 0
+
+
+def product_findings(
+    product: Product,
+    *,
+    data: bytes | None = None,
+    root: etree._Element | None = None,
+    options: Options | None = None,
+) -> list[Finding]:
+    """Product-level findings for one PDS4 label already parsed into ``product``.
+
+    ``data`` (the label's bytes) or ``root`` (its parsed tree) saves reading the label again. FileRefs
+    that the caller has already measured (status other than ``pending``) are not re-hashed, and missing
+    files among them are not reported again.
+    """
+    label_path = product.label_path or ""
+    if root is None:
+        if data is None:
+            data = Path(label_path).read_bytes()
+        root = parse_xml(data, label_path)
+    return _product_level(product, root, data or b"", label_path, options or Options()).findings
+
+
+def _product_level(
+    product: Product, root: etree._Element, data: bytes, label_path: str, opts: Options
+) -> _Checked:
+    lidvid = product.lidvid
+    out = lr.check_file_name(label_path)
+    out += lr.check_file_references(product, label_path, root)
+    tables = tables_from_tree(root, os.path.dirname(label_path))
+    objects = lr.check_data_objects(root, tables, label_path, lidvid)
+    out += objects
+    member = br.Member(label_path, product, manifests=_manifest_files(root, label_path))
+    if product.product_class == "Product_Collection":
+        inventory = next((t for t in tables if t.inventory), None)
+        found, member.inventory_rows = lr.check_inventory(product, inventory, label_path)
+        member.inventory_records = inventory.records if inventory else None
+        out += found
+    out += lr.check_schematron_version_history(root, data, label_path, lidvid)
+    for ref in product.files:
+        if ref.path and ref.status in ("pending", "ok"):
+            out += lr.check_image(ref.path, label_path, lidvid)
+    read = 0
+    if opts.content and not any(f.message_id == lr.MSG["definition"] for f in objects):
+        for table in tables:
+            if (opts.inventory_content or not table.inventory) and _small_enough(table, opts):
+                check = check_table_content(table, label_path, lidvid, cap=opts.cap)
+                out += check.findings
+                read += check.bytes_read
+    return _Checked(out, member, read)
+
+
+def _small_enough(table: TableDef, opts: Options) -> bool:
+    if opts.max_table_bytes is None:
+        return True
+    try:
+        size = os.path.getsize(table.path) if table.path else 0
+    except OSError:
+        return True
+    return size - table.offset <= opts.max_table_bytes
+
+
+def _manifest_files(root: etree._Element, label_path: str) -> list[str]:
+    out = []
+    for el in root.iter(_P + "Checksum_Manifest"):
+        area = el.getparent()
+        name = (
+            next((c.text.strip() for c in area.iter(_P + "file_name") if c.text), None)
+            if area is not None
+            else None
+        )
+        if name:
+            out.append(os.path.normpath(os.path.join(os.path.dirname(label_path), name)))
+    return out
+
+
+def _check_label(path: str, opts: Options) -> _Checked:
+    """Read, parse and check one label file; unreadable or non-PDS4 files give one finding."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _Checked([lr.finding("unreadable", f"cannot read label: {exc.strerror or exc}", path)], None)
+    try:
+        root = parse_xml(data, path)
+        if not is_pds4_label(root):
+            raise FormatError(f"{path}: not a PDS4 product label (root element {root.tag})", line=1)
+        product = product_from_tree(root, path)
+    except FormatError as exc:
+        return _Checked([lr.finding("invalid_label", exc.message, path, line=exc.line)], None)
+    return _product_level(product, root, data, product.label_path or path, opts)
+
+
+# --------------------------------------------------------------------------------------------- runs
+
+
+def validate_paths(
+    paths: Iterable[str | Path],
+    *,
+    rule_set: str | None = None,
+    skip_content: bool = False,
+    options: Options | None = None,
+) -> Report:
+    """Validate labels, directories or bundles; see the module docstring for the rule sets."""
+    opts = options or Options(content=not skip_content)
+    targets = [Path(p) for p in paths]
+    if not targets:
+        raise UserError("nothing to validate: give at least one path")
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
+    if rule_set is not None and rule_set not in RULE_SETS:
+        raise UserError(f"unknown rule set {rule_set!r}; use one of {', '.join(RULE_SETS)}")
+    t0 = time.perf_counter()
+    report = Report(
+        targets=[str(p) for p in targets],
+        rule_set=rule_set or "auto",
+        parameters={"contentValidation": opts.content, "contextValidation": False},
+    )
+    labels = table_bytes = 0
+    for target in targets:
+        n, b = _run_target(target.resolve(), rule_set, opts, report)
+        labels, table_bytes = labels + n, table_bytes + b
+    report.stats = {"labels": labels, "table_bytes": table_bytes, "seconds": time.perf_counter() - t0}
+    return report
+
+
+def _run_target(target: Path, rule_set: str | None, opts: Options, report: Report) -> tuple[int, int]:
+    if target.is_file():
+        if rule_set in ("pds4.bundle", "pds4.collection") and _root_class(target) in (
+            "Product_Bundle",
+            "Product_Collection",
+        ):
+            return _run_tree(str(target.parent), rule_set, opts, report, main_label=str(target))
+        return _run_file(target, opts, report), 0
+    chosen = rule_set or _detect_rule_set(target)
+    if report.rule_set == "auto":
+        report.rule_set = chosen
+    if chosen in ("pds4.bundle", "pds4.collection"):
+        return _run_tree(str(target), chosen, opts, report)
+    files, _ = br.crawl(str(target))
+    n = b = 0
+    for f in files:
+        if f.lower().endswith(_LABEL_SUFFIXES):
+            checked = _check_label(f, opts)
+            report.products.append(_result(f, checked))
+            n, b = n + 1, b + checked.table_bytes
+    return n, b
+
+
+def _run_file(target: Path, opts: Options, report: Report) -> int:
+    path = str(target)
+    if target.suffix.lower() in (".jpg", ".jpeg", ".png"):
+        report.products.append(ProductResult(path, findings=lr.check_image(path)))
+        return 0
+    checked = _check_label(path, opts)
+    report.products.append(_result(path, checked))
+    report.stats["table_bytes"] = report.stats.get("table_bytes", 0) + checked.table_bytes
+    return 1
+
+
+def _result(path: str, checked: _Checked) -> ProductResult:
+    lidvid = checked.member.product.lidvid if checked.member else None
+    return ProductResult(checked.member.path if checked.member else path, lidvid, checked.findings)
+
+
+def _root_class(path: Path) -> str | None:
+    """The root element's local name, read from the first few kB only."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return None
+    m = _ROOT_TAG.search(head)
+    return m.group(1).decode() if m else None
+
+
+def _detect_rule_set(directory: Path) -> str:
+    classes = {
+        _root_class(p) for p in directory.iterdir() if p.is_file() and p.suffix.lower() in _LABEL_SUFFIXES
+    }
+    if "Product_Bundle" in classes:
+        return "pds4.bundle"
+    return "pds4.collection" if "Product_Collection" in classes else "pds4.folder"
+
+
+def _run_tree(
+    root: str, rule_set: str, opts: Options, report: Report, main_label: str | None = None
+) -> tuple[int, int]:
+    files, dirs = br.crawl(root)
+    labels = [f for f in files if f.lower().endswith(_LABEL_SUFFIXES)]
+    members: list[br.Member] = []
+    table_bytes = 0
+    for path in labels:
+        if (
+            main_label
+            and path != main_label
+            and os.path.dirname(path) == root
+            and _root_class(Path(path)) == "Product_Bundle"
+        ):
+            report.products.append(
+                ProductResult(path, skipped=True, reason="not the bundle label being validated")
+            )
+            continue
+        checked = _check_label(path, opts)
+        report.products.append(_result(path, checked))
+        table_bytes += checked.table_bytes
+        if checked.member is not None:
+            members.append(checked.member)
+    findings = _integrity(root, rule_set, files, dirs, set(labels), members, _Md5Cache())
+    report.general += [f for f in findings if f.message_id == br.VERSION_MISMATCH]
+    by_path: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.message_id != br.VERSION_MISMATCH:
+            by_path.setdefault(f.path, []).append(f)
+    lidvids = {m.path: m.product.lidvid for m in members}
+    report.integrity += [ProductResult(p, lidvids.get(p), fs) for p, fs in sorted(by_path.items())]
+    return len(labels), table_bytes
+
+
+def _integrity(
+    root: str,
+    rule_set: str,
+    files: list[str],
+    dirs: list[str],
+    labels: set[str],
+    members: list[br.Member],
+    md5_of: Callable[[str], str] | None,
+) -> list[Finding]:
+    """The referential-integrity rules over one tree; manifests only when ``md5_of`` is given."""
+    index = br.build_index(members)
+    collections = [m for m in members if m.product.product_class == "Product_Collection"]
+    bundles = [m for m in members if m.product.product_class == "Product_Bundle"]
+    referenced = {ref.path for m in members for ref in m.product.files if ref.path}
+    out = br.check_names(files, dirs)
+    out += br.check_unlabeled_files(files, labels, referenced)
+    out += br.check_collection_members(collections, index)
+    if rule_set == "pds4.bundle":
+        out += br.check_bundle_members(bundles, index)
+    out += br.check_unreferenced_members(members, collections, bundles)
+    out += br.check_references(members, bundles[0].product.lid if bundles else None, index)
+    if md5_of is not None:
+        out += br.check_manifests(root, files, members, md5_of)
+    out += br.check_im_versions(members, root)
+    return out
+
+
+class _Md5Cache:
+    """md5 of files by (path, size, mtime), so a file listed twice is read once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, int, int], str] = {}
+
+    def __call__(self, path: str) -> str:
+        st = os.stat(path)
+        key = (path, st.st_size, st.st_mtime_ns)
+        if key not in self._seen:
+            self._seen[key] = lr.file_md5(path)
+        return self._seen[key]
+
+
+def tree_findings(products: list[Product], root: str | Path) -> list[Finding]:
+    """Referential-integrity findings for products already parsed from the tree ``root`` (after ingest).
+
+    Collection members, bundle members, unreferenced products, references, names, unlabeled files and
+    information-model versions; checksum manifests are left to ``validate`` (ingest has hashed the files).
+    Inventories are re-read here (line by line) for the members.
+    """
+    root_s = os.path.realpath(str(root))
+    members = []
+    for p in products:
+        if not p.label_path or not (p.label_path == root_s or p.label_path.startswith(root_s + os.sep)):
+            continue
+        m = br.Member(p.label_path, p)
+        if p.product_class == "Product_Collection":
+            inv = next((f for f in p.files if f.path and p.extra.get("inventory_file") == f.name), None)
+            if inv and inv.path and os.path.isfile(inv.path):
+                delim = delimiter_char(str(p.extra.get("field_delimiter", "Comma")))
+                m.inventory_rows = lr.read_inventory_rows(inv.path, delim)
+                m.inventory_records = p.extra.get("inventory_records")
+        members.append(m)
+    files, dirs = br.crawl(root_s)
+    labels = {f for f in files if f.lower().endswith(_LABEL_SUFFIXES)}
+    has_bundle = any(m.product.product_class == "Product_Bundle" for m in members)
+    rule = "pds4.bundle" if has_bundle else "pds4.collection"
+    return _integrity(root_s, rule, files, dirs, labels, members, None)

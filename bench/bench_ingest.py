@@ -1,0 +1,125 @@
+"""Ingest speed against a bare lxml parse of the same labels, in the same run.
+
+Builds a tree of at least N PDS4 labels from the corpus (each copy's LID made unique, data files linked,
+not copied), ingests it into a fresh catalogue, and prints labels/second and the ratio to a bare
+``lxml.etree.parse`` of the same files. Data-file hashing is timed and reported on its own line.
+Then the PDS3 reader figures (pvl and the fast reader) from bench_pds3.
+
+    python bench/bench_ingest.py [--labels 5000] [--corpus ../shared/corpus] [--pds3-seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lxml import etree
+
+from lunarchive.config import open_archive
+from lunarchive.formats.pds4 import parse_label
+from lunarchive.ingest import ingest
+
+HERE = Path(__file__).resolve().parent
+_LID = re.compile(rb"(<logical_identifier>\s*)([^<\s]+)(\s*</logical_identifier>)")
+
+
+def corpus_labels(corpus: Path) -> list[Path]:
+    """Corpus PDS4 labels that parse (the invalid/ cases left out)."""
+    out = []
+    for p in sorted((corpus / "pds4").rglob("*")):
+        if p.suffix not in (".xml", ".lblx") or "invalid" in p.parts:
+            continue
+        try:
+            parse_label(p)
+        except Exception:
+            continue
+        out.append(p)
+    return out
+
+
+def build_tree(labels: list[Path], corpus: Path, n: int, dest: Path) -> list[Path]:
+    """Copies of the labels, each copy's LID suffixed, data files symlinked beside them."""
+    written: list[Path] = []
+    k = 0
+    while len(written) < n:
+        for src in labels:
+            rel = src.relative_to(corpus)
+            target = dest / f"copy{k:04d}" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            suffix = b"_bench%d" % k
+            data = _LID.sub(lambda m, s=suffix: m.group(1) + m.group(2) + s + m.group(3), src.read_bytes(), 1)
+            target.write_bytes(data)
+            for sib in src.parent.iterdir():
+                link = target.parent / sib.name
+                if sib.suffix not in (".xml", ".lblx") and sib.is_file() and not link.exists():
+                    os.symlink(sib, link)
+            written.append(target)
+        k += 1
+    return written
+
+
+def bare_parse(paths: list[Path]) -> float:
+    t0 = time.perf_counter()
+    for p in paths:
+        etree.parse(str(p))
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--labels", type=int, default=5000)
+    ap.add_argument("--corpus", type=Path, default=HERE.parent.parent / "shared" / "corpus")
+    ap.add_argument("--pds3-seconds", type=float, default=20.0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not args.corpus.is_dir():
+        sys.exit(f"corpus not found at {args.corpus}")
+    labels = corpus_labels(args.corpus)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        paths = build_tree(labels, args.corpus, args.labels, tree)
+        bare_parse(paths[:500])  # warm the page cache for both runs alike
+        t_bare = bare_parse(paths)
+        with open_archive(Path(tmp) / "data", fsync=False) as archive:
+            t0 = time.perf_counter()
+            report = ingest(archive, [tree])
+            t_ingest = time.perf_counter() - t0
+        n = report.added + report.new_versions + report.unchanged
+        hash_s = report.timings["hash"]
+        bare_rate = len(paths) / t_bare
+        rate = n / (t_ingest - hash_s)
+        result = {
+            "labels": len(paths), "catalogued": n, "failed": report.failed,
+            "bare_lxml_labels_per_s": round(bare_rate), "ingest_labels_per_s_excl_hashing": round(rate),
+            "ratio_to_bare_parse": round(rate / bare_rate, 3),
+            "ingest_labels_per_s_incl_hashing": round(n / t_ingest),
+            "hashing_s": round(hash_s, 3), "hashing_mb": round(report.bytes_hashed / 1e6, 1),
+            "hashing_mb_per_s": round(report.bytes_hashed / 1e6 / hash_s, 1) if hash_s else None,
+            "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
+        }
+    sys.path.insert(0, str(HERE))
+    from bench_pds3 import run as run_pds3  # noqa: E402
+
+    result["pds3"] = run_pds3(args.corpus, args.pds3_seconds)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"PDS4 labels: {result['labels']} ({result['catalogued']} catalogued, {result['failed']} failed)")
+    print(f"bare lxml parse:        {result['bare_lxml_labels_per_s']:>8} labels/s")
+    print(f"ingest (excl. hashing): {result['ingest_labels_per_s_excl_hashing']:>8} labels/s  "
+          f"ratio {result['ratio_to_bare_parse']:.2f}x of bare parse (target >= 0.3x)")
+    print(f"ingest (incl. hashing): {result['ingest_labels_per_s_incl_hashing']:>8} labels/s")
+    print(f"data-file hashing:      {result['hashing_mb']} MB in {result['hashing_s']} s "
+          f"({result['hashing_mb_per_s']} MB/s)")
+    print(f"phase times (s): {result['timings_s']}")
+    print(f"PDS3: {json.dumps(result['pds3'])}")
+
+
+if __name__ == "__main__":
+    main()

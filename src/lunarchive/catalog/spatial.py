@@ -1,0 +1,251 @@
+"""Footprints in SQLite: an R*Tree over (body, longitude, latitude, time) and exact tests in plain SQL.
+
+The R*Tree holds one row per footprint part. Its coordinates are 32-bit floats rounded outwards, so it
+only narrows the search; every candidate is then tested exactly against double-precision *auxiliary*
+columns of the same row (the part's box, its quadrilateral's vertices and edge normals, and the sines and
+cosines that the great-circle distance test needs), so no SQL function has to be registered and no row is
+read twice. Time is a dimension too (days since J2000, from the catalogue's normalised UTC strings), so a
+box + time query touches only rows that pass both; the exact time test stays in the products query.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from ..bodies import Body, resolve_body
+from ..errors import InvalidQuery
+from ..footprint import Box, Cap, Footprint, Part, Piece, cap_for, point_parts, query_box_parts, query_pieces
+from ..query import Query
+
+__all__ = ["SCHEMA", "insert_footprint", "spatial_clauses"]
+
+_J2000 = datetime(2000, 1, 1, 12, tzinfo=UTC)
+_NO_TIME = 0.0
+_VERTS = ("vx1", "vy1", "vx2", "vy2", "vx3", "vy3", "vx4", "vy4")
+_EDGES = ("n1x", "n1y", "c1", "n2x", "n2y", "c2", "n3x", "n3y", "c3", "n4x", "n4y", "c4")
+_TRIG = ("sin_w", "cos_w", "sin_e", "cos_e", "sin_s", "cos_s", "sin_n", "cos_n")
+_AUX = ("product_id", "x0", "x1", "y0", "y1", "kind", *_VERTS, *_EDGES, *_TRIG)
+
+SCHEMA = f"""
+CREATE TABLE footprint_bodies (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    naif_id INTEGER,
+    crs TEXT
+);
+CREATE TABLE footprints (
+    product_id INTEGER PRIMARY KEY REFERENCES products(id) ON DELETE CASCADE,
+    body_id INTEGER NOT NULL REFERENCES footprint_bodies(id),
+    source TEXT NOT NULL,
+    geojson TEXT NOT NULL
+);
+CREATE INDEX footprints_body ON footprints(body_id);
+CREATE VIRTUAL TABLE footprint_rtree USING rtree(
+    id, body0, body1, lon0, lon1, lat0, lat1, t0, t1,
+    {", ".join("+" + c for c in _AUX)}
+)
+"""
+"""DDL run by migration ``0002_footprints``."""
+
+
+def _days(utc: str | None) -> float | None:
+    """Days since J2000 of a normalised ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (monotonic in the text order)."""
+    if not utc:
+        return None
+    dt = datetime.strptime(utc, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return (dt - _J2000).total_seconds() / 86400.0
+
+
+def _body_id(conn: sqlite3.Connection, body: Body) -> int:
+    row = conn.execute("SELECT id FROM footprint_bodies WHERE name=?", (body.name,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    cur = conn.execute("INSERT INTO footprint_bodies (name, naif_id, crs) VALUES (?,?,?)",
+                       (body.name, body.naif_id, body.crs))
+    return int(cur.lastrowid or 0)
+
+
+def insert_footprint(conn: sqlite3.Connection, product_id: int, fp: Footprint, start_utc: str | None,
+                     stop_utc: str | None) -> None:
+    """Store a product's footprint (GeoJSON row) and index its parts (inside the caller's transaction)."""
+    import json
+
+    bid = _body_id(conn, fp.body)
+    conn.execute("INSERT INTO footprints (product_id, body_id, source, geojson) VALUES (?,?,?,?)",
+                 (product_id, bid, fp.source, json.dumps(fp.geometry())))
+    t = [v for v in (_days(start_utc), _days(stop_utc)) if v is not None] or [_NO_TIME]
+    t0, t1 = min(t), max(t)
+    marks = ",".join("?" * (9 + len(_AUX)))
+    conn.executemany(
+        f"INSERT INTO footprint_rtree VALUES ({marks})",
+        [(None, bid, bid, p.box.west, p.box.east, p.box.south, p.box.north, t0, t1,
+          *_aux_values(product_id, p)) for p in fp.parts],
+    )
+
+
+def _aux_values(product_id: int, part: Part) -> list[float | int]:
+    b = part.box
+    if part.quad is None:
+        verts = [(b.west, b.south), (b.east, b.south), (b.east, b.north), (b.west, b.north)]
+        edges = [0.0] * 12
+    else:
+        verts = list(part.quad)
+        edges = []
+        for (ax, ay), (bx, by) in zip(verts, verts[1:] + verts[:1], strict=True):
+            nx, ny = by - ay, ax - bx
+            edges += [nx, ny, nx * ax + ny * ay]
+    trig = []
+    for deg in (b.west, b.east, b.south, b.north):
+        rad = math.radians(deg)
+        trig += [math.sin(rad), math.cos(rad)]
+    return [product_id, b.west, b.east, b.south, b.north, 0 if part.quad is None else 1,
+            *(c for v in verts for c in v), *edges, *trig]
+
+
+# ------------------------------------------------------------------------------------------ queries
+class _Sql:
+    """Positional parameters collected while SQL text is written (every number is bound, never inlined)."""
+
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+
+    def v(self, value: Any) -> str:
+        self.params.append(value)
+        return "?"
+
+
+def _body_of(q: Query) -> Body:
+    if q.body:
+        return resolve_body(q.body)
+    if len(q.targets) == 1:
+        return resolve_body(q.targets[0])
+    raise InvalidQuery("a spatial filter needs a body: give --body (for example --body moon)")
+
+
+def spatial_clauses(q: Query) -> tuple[list[str], list[Any]]:
+    """SQL conditions on ``p.id`` for the spatial filters of ``q`` (AND-ed), with their parameters."""
+    has_spatial = any(x is not None for x in (q.bbox, q.point, q.intersects, q.within))
+    if not has_spatial and not q.body:
+        return [], []
+    body = _body_of(q)
+    s = _Sql()
+    clauses = []
+    if not has_spatial:
+        clauses.append("p.id IN (SELECT product_id FROM footprints WHERE body_id = "
+                       f"(SELECT id FROM footprint_bodies WHERE name = {s.v(body.name)}))")
+    if q.bbox is not None:
+        clauses.append(_union(s, q, body, [(b, _box_exact(b)) for b in query_box_parts(q.bbox)]))
+    if q.point is not None:
+        clauses.append(_union(s, q, body, [(b, _box_exact(b)) for b in point_parts(*q.point)]))
+    if q.intersects is not None:
+        pieces = query_pieces(q.intersects)
+        clauses.append(_union(s, q, body, [(Box(*pc.bounds), _piece_exact(pc)) for pc in pieces]))
+    if q.within is not None:
+        cap = cap_for(q.within[0], q.within[1], q.within[2], body)
+        clauses.append(_union(s, q, body, [(b, _cap_exact(cap)) for b in cap.boxes]))
+    return clauses, s.params
+
+
+def _union(s: _Sql, q: Query, body: Body, branches: list[tuple[Box, tuple[str, list[Any]]]]) -> str:
+    """``p.id IN (...)`` over one R*Tree branch per query box, each with its exact test."""
+    selects = []
+    for box, (exact, exact_params) in branches:
+        parts = [f"r.body0 = (SELECT id FROM footprint_bodies WHERE name = {s.v(body.name)})",
+                 f"r.lon0 <= {s.v(box.east)}", f"r.lon1 >= {s.v(box.west)}",
+                 f"r.lat0 <= {s.v(box.north)}", f"r.lat1 >= {s.v(box.south)}"]
+        t_start, t_stop = _days(q.start_utc), _days(q.stop_utc)
+        if t_start is not None:
+            parts.append(f"r.t1 >= {s.v(t_start)}")
+        if t_stop is not None:
+            parts.append(f"r.t0 <= {s.v(t_stop)}")
+        s.params += exact_params
+        parts.append(exact)
+        selects.append("SELECT r.product_id FROM footprint_rtree r WHERE " + " AND ".join(parts))
+    return "p.id IN (" + " UNION ALL ".join(selects) + ")"
+
+
+def _box_exact(b: Box) -> tuple[str, list[Any]]:
+    """Exact test of a query box against a part: box overlap, then the quadrilateral's edges (SAT)."""
+    w, s_, e, n = b.west, b.south, b.east, b.north
+    sql = "r.x0 <= ? AND r.x1 >= ? AND r.y0 <= ? AND r.y1 >= ?"
+    params: list[Any] = [e, w, n, s_]
+    edges = []
+    for i in range(1, 5):
+        edges.append(f"min(r.n{i}x*?, r.n{i}x*?) + min(r.n{i}y*?, r.n{i}y*?) <= r.c{i}")
+        params += [w, e, s_, n]
+    return f"({sql} AND (r.kind = 0 OR ({' AND '.join(edges)})))", params
+
+
+def _piece_exact(piece: Piece) -> tuple[str, list[Any]]:
+    """Exact separating-axis test of a convex query piece against a part (box or quadrilateral)."""
+    minx, miny, maxx, maxy = piece.bounds
+    conds = ["r.x0 <= ? AND r.x1 >= ? AND r.y0 <= ? AND r.y1 >= ?"]
+    params: list[Any] = [maxx, minx, maxy, miny]
+    verts = piece.vertices
+    if len(verts) >= 2:
+        ring = list(verts)
+        for (ax, ay), (bx, by) in zip(ring, ring[1:] + ring[:1], strict=True):
+            mx, my = by - ay, ax - bx
+            dots = ", ".join(f"?*r.vx{k}+?*r.vy{k}" for k in range(1, 5))
+            conds.append(f"min({dots}) <= ?")
+            params += [mx, my] * 4 + [mx * ax + my * ay]
+    quad_conds = []
+    for i in range(1, 5):
+        terms = [f"r.n{i}x*?+r.n{i}y*?" for _ in verts]
+        params_i = [c for v in verts for c in v]
+        expr = f"min({', '.join(terms)})" if len(terms) > 1 else terms[0]
+        quad_conds.append(f"{expr} <= r.c{i}")
+        params += params_i
+    return f"({' AND '.join(conds)} AND (r.kind = 0 OR ({' AND '.join(quad_conds)})))", params
+
+
+def _cap_exact(cap: Cap) -> tuple[str, list[Any]]:
+    """Exact test ``great-circle distance(P, part box) <= r`` (the S2 point-to-rectangle distance)."""
+    lam, phi, r = cap.lon, cap.lat, cap.radius_rad
+    lam2 = -180.0 if lam == 180.0 else 180.0 if lam == -180.0 else lam
+    rl, rp = math.radians(lam), math.radians(phi)
+    px, py, pz = math.cos(rp) * math.cos(rl), math.cos(rp) * math.sin(rl), math.sin(rp)
+    rdeg, sr, cr = math.degrees(r), math.sin(min(r, math.pi / 2)), math.cos(r)
+    conds = ["((r.x0 <= ? AND r.x1 >= ?) OR (r.x0 <= ? AND r.x1 >= ?)) AND r.y1 >= ? AND r.y0 <= ?"]
+    params: list[Any] = [lam, lam, lam2, lam2, phi - rdeg, phi + rdeg]
+    for side in ("w", "e"):
+        pu = f"(?*r.cos_{side} + ?*r.sin_{side})"
+        conds.append(f"({pu} > 0 AND ?*r.cos_s - {pu}*r.sin_s >= 0 AND {pu}*r.sin_n - ?*r.cos_n >= 0"
+                     f" AND abs(?*r.cos_{side} - ?*r.sin_{side}) <= ?)")
+        params += [px, py, pz, px, py, px, py, pz, py, px, sr]
+        for lat in ("s", "n"):
+            conds.append(f"{pu}*r.cos_{lat} + ?*r.sin_{lat} >= ?")
+            params += [px, py, pz, cr]
+    return "(" + " OR ".join(f"({c})" for c in conds) + ")", params
+
+
+def backfill(conn: sqlite3.Connection) -> int:
+    """Index the footprints of products catalogued before footprints existed; returns how many."""
+    import json
+
+    from ..errors import FormatError
+    from ..footprint import footprint_of
+    from ..model import BBox, Product, Reference
+
+    done = 0
+    rows = conn.execute(
+        "SELECT id, lid, vid, product_class, targets, bbox_west, bbox_south, bbox_east, bbox_north, extra,"
+        " discipline, start_utc, stop_utc FROM products"
+        " WHERE id NOT IN (SELECT product_id FROM footprints)").fetchall()
+    for pid, lid, vid, cls, targets, w, s, e, n, extra, discipline, start_utc, stop_utc in rows:
+        refs = [Reference(t, "target") for (t,) in conn.execute(
+            "SELECT target FROM refs WHERE product_id=? AND target LIKE '%context:target:%'", (pid,))]
+        product = Product(lid, vid, cls, targets=json.loads(targets), extra=json.loads(extra),
+                          discipline=json.loads(discipline), references=refs,
+                          bbox=None if w is None else BBox(w, s, e, n))
+        try:
+            fp = footprint_of(product)
+        except FormatError:
+            continue
+        if fp is not None:
+            insert_footprint(conn, pid, fp, start_utc, stop_utc)
+            done += 1
+    return done

@@ -1,0 +1,125 @@
+"""PDS4 collection inventories: ``Member_Status,LIDVID_LID`` rows → :class:`~lunarchive.model.Member`.
+
+An inventory is a delimited table (PDS DSV 1) named by the collection label's File_Area_Inventory: CSV in
+most bundles (``collection_*.csv``), ``.tab`` in older ones (Mars Odyssey), CRLF or LF line ends. Each
+row is ``P`` or ``S`` (Primary / Secondary member) and a LIDVID (``urn:...::1.0``) or LID.
+
+Bad rows never raise: they are skipped and described in a list of one-line problems
+(``"<file> line 3: unknown member status 'X'"``). Only a file that cannot be read at all raises
+FormatError.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ..errors import FormatError, InvalidIdentifier
+from ..model import Member, Product, split_lidvid
+
+__all__ = ["DELIMITERS", "collection_members", "read_inventory"]
+
+DELIMITERS = {"comma": ",", "horizontal tab": "\t", "semicolon": ";", "vertical bar": "|"}
+"""PDS4 ``field_delimiter`` values (compared case-insensitively) → the character."""
+
+_STATUS = {"P": "P", "S": "S"}
+
+
+def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list[str]]:
+    """Read a collection inventory file: (members, problems).
+
+    Raises FormatError only when the file cannot be read (missing, a directory, no permission).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read inventory: {exc.strerror or exc}") from None
+    problems: list[str] = []
+    name = path.name
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{name}: not UTF-8 text (byte {exc.start}); undecodable bytes replaced")
+        text = data.decode("utf-8", errors="replace")
+    members: list[Member] = []
+    lines = text.splitlines()
+    for lineno, fields in enumerate(csv.reader(lines, delimiter=delimiter, strict=False), 1):
+        where = f"{name} line {lineno}"
+        if not fields or all(not f.strip() for f in fields):
+            problems.append(f"{where}: blank row")
+            continue
+        member = _member(fields, where, problems)
+        if member is not None:
+            members.append(member)
+    return members, problems
+
+
+def _member(fields: list[str], where: str, problems: list[str]) -> Member | None:
+    if len(fields) < 2:
+        problems.append(f"{where}: expected 2 fields (Member_Status, LIDVID_LID), got {len(fields)}")
+        return None
+    if len(fields) > 2 and any(f.strip() for f in fields[2:]):
+        problems.append(f"{where}: {len(fields)} fields, only the first 2 used")
+    raw_status, ref = fields[0].strip(), fields[1].strip()
+    status = _STATUS.get(raw_status.upper())
+    if status is None:
+        problems.append(f"{where}: unknown member status {raw_status!r} (expected P or S)")
+        return None
+    if not ref:
+        problems.append(f"{where}: empty LIDVID_LID")
+        return None
+    try:
+        _, vid = split_lidvid(ref)
+    except InvalidIdentifier as exc:
+        problems.append(f"{where}: {exc.message}")
+        return None
+    if raw_status != status:
+        problems.append(f"{where}: member status {raw_status!r} should be {status!r}")
+    return Member(ref=ref, status="S" if status == "S" else "P", kind="lidvid" if vid else "lid")
+
+
+def collection_members(product: Product) -> tuple[list[Member], list[str]]:
+    """The members of a Product_Collection, read from the inventory file its label names.
+
+    The file is the one named by ``product.extra["inventory_file"]`` (set by the PDS4 parser from
+    File_Area_Inventory/File/file_name), found through the matching FileRef's ``path`` or, failing that,
+    next to the label; the delimiter comes from ``product.extra["field_delimiter"]``. Anything missing
+    becomes a problem string, never an exception.
+    """
+    if product.product_class != "Product_Collection":
+        return [], [f"{product.lidvid} is a {product.product_class}, not a Product_Collection"]
+    name = product.extra.get("inventory_file")
+    if not name:
+        return [], [f"{product.lidvid}: collection label names no inventory file (File_Area_Inventory)"]
+    path = _inventory_path(product, name)
+    if path is None:
+        return [], [f"{product.lidvid}: inventory file {name!r} cannot be located"]
+    problems: list[str] = []
+    declared = product.extra.get("field_delimiter")
+    delimiter = ","
+    if declared:
+        found = DELIMITERS.get(str(declared).strip().lower())
+        if found is None:
+            problems.append(f"{name}: unknown field_delimiter {declared!r}; read as Comma")
+        else:
+            delimiter = found
+    if not path.is_file():
+        return [], [*problems, f"{name}: inventory file named in the label does not exist ({path})"]
+    try:
+        members, row_problems = read_inventory(path, delimiter)
+    except FormatError as exc:
+        return [], [*problems, exc.message]
+    return members, problems + row_problems
+
+
+def _inventory_path(product: Product, name: str) -> Path | None:
+    """Where the inventory is: its FileRef's resolved path, else a bare file name next to the label."""
+    for ref in product.files:
+        if ref.name == name:
+            return Path(ref.path) if ref.path else None  # no path: the name leaves the label's directory
+    if product.label_path and "/" not in name and "\\" not in name and name not in (".", ".."):
+        return Path(product.label_path).parent / name
+    return None

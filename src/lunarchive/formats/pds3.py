@@ -1,0 +1,412 @@
+"""PDS3 labels: recognise them, read them into plain data, and describe them as :class:`Product` records.
+
+A PDS3 label is ODL text, either *detached* (``x.lbl`` beside ``x.img``) or *attached* (the head of the data
+file itself, up to ``END``). :func:`read_label` returns the label as a plain nested mapping (the shape is
+described in :mod:`lunarchive.formats.odl`); :func:`parse_label` builds the catalogue record:
+
+* ``lid`` = ``urn:lunarchive:pds3:<data_set_id>:<product_id>``, lowercased, every character outside
+  ``[a-z0-9._-]`` replaced by ``_`` (PDS ids are case-insensitive; ``:`` separates fields). Without a
+  PRODUCT_ID the label file's stem stands in; without a DATA_SET_ID, ``unknown``. ``vid`` is ``1.0``.
+* ``files``: one FileRef per distinct file a ``^POINTER`` names (``^STRUCTURE`` → role ``format``,
+  ``^DESCRIPTION``/``^..._DESC`` → ``document``, others ``data``), resolved beside the label trying case
+  variants; attached pointers (``^IMAGE = 12``) name the label's own file, which ingest adds, so they only
+  appear in ``extra["pointers"]``.
+* ``extra``: identity strings, record layout, pointers and geometry in degrees (see :func:`_geometry`).
+* ``discipline``: the whole label.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError
+from ..model import BBox, FileRef, Product
+from . import odl
+
+__all__ = ["is_pds3_label", "make_lid", "parse_label", "read_label"]
+
+PRODUCT_CLASS = "PDS3"
+_SIGNATURES = (b"PDS_VERSION_ID", b"ODL_VERSION_ID", b"CCSD3ZF", b"NJPL1I00PDS")
+_ODL_START = re.compile(rb"(?:/\*.*?\*/\s*)*[A-Za-z^][A-Za-z0-9_:^]*\s*=", re.S)
+_NULLS = {"", "N/A", "UNK", "NULL"}
+_LID_BAD = re.compile(r"[^a-z0-9._-]")
+
+
+# --------------------------------------------------------------------------------------------- detection
+def is_pds3_label(path: Path, head: bytes) -> bool:
+    """True for a detached ``.lbl`` that holds ODL, and for any file whose first bytes are a PDS3 label."""
+    sig = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if sig[:32].upper().startswith(_SIGNATURES):
+        return True
+    if path.suffix.lower() != ".lbl":
+        return False
+    return _ODL_START.match(sig) is not None
+
+
+# --------------------------------------------------------------------------------------------- reading
+def read_label(path: Path, *, fast: bool = False) -> dict[str, Any]:
+    """The label part of *path* as a plain nested mapping, read with pvl (or the fast reader if *fast*).
+
+    Raises FormatError (one line, with pvl's reason and line) when the label cannot be read.
+    """
+    try:
+        label = odl.loads(odl.label_text(path), fast=fast)
+    except FormatError as err:
+        raise FormatError(f"not a readable PDS3 label: {err.message}", line=err.line) from None
+    if not label:
+        raise FormatError("not a readable PDS3 label: no keywords before END")
+    return label
+
+
+def make_lid(data_set_id: str, product_id: str) -> str:
+    """``urn:lunarchive:pds3:<data_set_id>:<product_id>`` following PDS LID character rules."""
+    parts = [_LID_BAD.sub("_", p.strip().lower()) or "unknown" for p in (data_set_id, product_id)]
+    return f"urn:lunarchive:pds3:{parts[0]}:{parts[1]}"
+
+
+def parse_label(path: Path, fast: bool = True) -> Product:
+    """Read the PDS3 label at *path* and describe it as a Product (``label_format="pds3"``)."""
+    path = Path(path)
+    label = read_label(path, fast=fast)
+    data_set_id = _first(label.get("DATA_SET_ID"))
+    product_id = _first(label.get("PRODUCT_ID"))
+    blocks = _blocks(label)
+    files, pointers = _files(blocks, path.parent)
+    extra = _identity(label)
+    if pointers:
+        extra["pointers"] = pointers
+    records = {k.lower(): label[k] for k in ("RECORD_TYPE", "RECORD_BYTES", "FILE_RECORDS", "LABEL_RECORDS")
+               if k in label}
+    if records:
+        extra["records"] = records
+    geometry = _geometry(blocks)
+    extra.update(geometry)
+    return Product(
+        lid=make_lid(data_set_id or "unknown", product_id or path.stem),
+        vid="1.0",
+        product_class=PRODUCT_CLASS,
+        title=_title(label, product_id, path),
+        targets=_texts(label.get("TARGET_NAME")),
+        investigations=_texts(label.get("MISSION_NAME")) or _texts(label.get("MISSION_ID")),
+        instruments=_texts(label.get("INSTRUMENT_ID")) or _texts(label.get("INSTRUMENT_NAME")),
+        instrument_hosts=_pick(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID", "SPACECRAFT_NAME",
+                               "INSTRUMENT_HOST_NAME"),
+        start=_time(label.get("START_TIME")),
+        stop=_time(label.get("STOP_TIME")),
+        information_model_version=_first(label.get("PDS_VERSION_ID")),
+        files=files,
+        bbox=_bbox(geometry),
+        label_path=os.path.abspath(path),
+        label_format="pds3",
+        extra=extra,
+        discipline=label,
+    )
+
+
+# ------------------------------------------------------------------------------------------ plain values
+def _texts(value: Any) -> list[str]:
+    """The text values of a keyword (a sequence gives several), without PDS3 null flags, no repeats."""
+    out: list[str] = []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, list):
+            found = _texts(item)
+        elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            text = str(item).strip()
+            found = [] if text.upper() in _NULLS else [text]
+        else:
+            found = []
+        out.extend(t for t in found if t not in out)
+    return out
+
+
+def _first(value: Any) -> str | None:
+    texts = _texts(value)
+    return texts[0] if texts else None
+
+
+def _pick(label: dict[str, Any], *keys: str) -> list[str]:
+    for key in keys:
+        texts = _texts(label.get(key))
+        if texts:
+            return texts
+    return []
+
+
+def _time(value: Any) -> str | None:
+    """START_TIME/STOP_TIME exactly as written; None for N/A, UNK, NULL or nothing."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None or isinstance(value, (bool, dict)):
+        return None
+    text = str(value).strip()
+    return None if text.upper() in _NULLS else text
+
+
+def _title(label: dict[str, Any], product_id: str | None, path: Path) -> str:
+    name = _first(label.get("PRODUCT_NAME"))
+    if name:
+        return name
+    data_set = _first(label.get("DATA_SET_NAME")) or _first(label.get("DATA_SET_ID"))
+    product = product_id or path.stem
+    return f"{product} - {data_set}" if data_set else product
+
+
+_IDENTITY = (
+    "DATA_SET_ID", "DATA_SET_NAME", "PRODUCT_ID", "PRODUCT_TYPE", "PRODUCT_VERSION_ID",
+    "STANDARD_DATA_PRODUCT_ID", "ORIGINAL_PRODUCT_ID", "SOURCE_PRODUCT_ID", "PRODUCT_CREATION_TIME",
+    "INSTRUMENT_ID", "INSTRUMENT_NAME", "INSTRUMENT_HOST_ID", "INSTRUMENT_HOST_NAME", "SPACECRAFT_ID",
+    "SPACECRAFT_NAME", "MISSION_ID", "MISSION_NAME", "MISSION_PHASE_NAME", "TARGET_TYPE",
+    "PROCESSING_LEVEL_ID", "ORBIT_NUMBER", "SPACECRAFT_CLOCK_START_COUNT", "SPACECRAFT_CLOCK_STOP_COUNT",
+    "FILE_NAME", "PDS_VERSION_ID",
+)
+
+
+def _identity(label: dict[str, Any]) -> dict[str, Any]:
+    """Top-level identity keywords as strings (first value of a sequence), lowercased keys."""
+    out: dict[str, Any] = {}
+    for key in _IDENTITY:
+        text = _first(label.get(key))
+        if text is not None:
+            out[key.lower()] = text
+    return out
+
+
+def _is_quantity(value: Any) -> bool:
+    return isinstance(value, dict) and value.keys() == {"value", "units"}
+
+
+def _blocks(label: dict[str, Any]) -> list[dict[str, Any]]:
+    """The label and every OBJECT/GROUP inside it, depth first, in label order."""
+    out: list[dict[str, Any]] = []
+    stack: list[dict[str, Any]] = [label]
+    while stack:
+        block = stack.pop()
+        out.append(block)
+        inner: list[dict[str, Any]] = []
+        for value in block.values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict) and not _is_quantity(item):
+                    inner.append(item)
+        stack.extend(reversed(inner))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ files
+def _pointer_role(name: str) -> str:
+    if name == "STRUCTURE" or name.endswith("_STRUCTURE"):
+        return "format"
+    if name == "DESCRIPTION" or name.endswith(("_DESCRIPTION", "_DESC")):
+        return "document"
+    return "data"
+
+
+def _offset(value: Any) -> tuple[int | None, str | None]:
+    """An object's start inside a file: ``12`` (records) or ``12 <BYTES>``."""
+    if _is_quantity(value):
+        unit = "byte" if str(value["units"]).strip().upper() in ("BYTES", "BYTE") else "record"
+        value = value["value"]
+    else:
+        unit = "record"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, unit
+    return None, None
+
+
+def _pointer_targets(value: Any) -> list[tuple[str | None, int | None, str | None]]:
+    """(file name or None when attached, offset, offset unit) for each place a pointer value names."""
+    if isinstance(value, str):
+        return [(value, None, None)]
+    if isinstance(value, list):
+        if len(value) == 2 and isinstance(value[0], str) and not isinstance(value[1], (str, list)):
+            offset, unit = _offset(value[1])
+            return [(value[0], offset, unit)]
+        out: list[tuple[str | None, int | None, str | None]] = []
+        for item in value:  # a sequence of files, or a pointer repeated in one block
+            out.extend(_pointer_targets(item))
+        return out
+    offset, unit = _offset(value)
+    return [(None, offset, unit)] if offset is not None else []
+
+
+def _files(blocks: list[dict[str, Any]], base: Path) -> tuple[list[FileRef], list[dict[str, Any]]]:
+    """One FileRef per distinct file named by a pointer in any block, and the list of pointers."""
+    refs: dict[str, FileRef] = {}
+    pointers: list[dict[str, Any]] = []
+    for block in blocks:
+        names: set[str] = set()
+        attached = False
+        for key, value in block.items():
+            if not key.startswith("^"):
+                continue
+            obj = key[1:]
+            role = _pointer_role(obj)
+            for name, offset, unit in _pointer_targets(value):
+                pointers.append({"object": obj, "file": name, "offset": offset, "unit": unit})
+                if name is None:
+                    attached = True
+                    continue
+                ref = _add_file(refs, name, role, obj, base)
+                if ref.role == "data":
+                    names.add(ref.name.lower())
+        records = block.get("FILE_RECORDS")
+        if len(names) == 1 and not attached and isinstance(records, int) and not isinstance(records, bool):
+            refs[names.pop()].records = records
+    return list(refs.values()), pointers
+
+
+def _add_file(refs: dict[str, FileRef], name: str, role: str, obj: str, base: Path) -> FileRef:
+    key = name.lower()
+    ref = refs.get(key)
+    if ref is None:
+        found = resolve_file(base, name)
+        ref = refs[key] = FileRef(name=name, role=role, local_identifier=obj,
+                                  path=str(found) if found is not None else None)
+    else:
+        if role == "data" and ref.role != "data":
+            ref.role = "data"
+        if obj not in (ref.local_identifier or "").split(","):
+            ref.local_identifier = f"{ref.local_identifier},{obj}"
+    return ref
+
+
+@functools.lru_cache(maxsize=512)
+def _listing(directory: str, mtime_ns: int) -> dict[str, str]:
+    """Lowercased name → actual name for one directory (cached while its mtime holds)."""
+    try:
+        return {entry.name.lower(): entry.name for entry in os.scandir(directory)}
+    except OSError:
+        return {}
+
+
+def resolve_file(base: Path, name: str) -> Path | None:
+    """The file *name* (relative to *base*, as a label writes it) on disk, whatever its case; None if absent.
+
+    PDS3 file names are case-insensitive and archives mix case (``^TABLE = "X.DAT"`` beside ``x.dat``).
+    """
+    name = name.strip().replace("\\", "/")
+    exact = base / name
+    if exact.is_file():
+        return Path(os.path.abspath(exact))
+    current = base
+    for part in Path(name).parts:
+        if part in (".", ".."):
+            current = current / part
+            continue
+        for variant in (part, part.lower(), part.upper()):
+            if (current / variant).exists():
+                current = current / variant
+                break
+        else:
+            try:
+                mtime = current.stat().st_mtime_ns
+            except OSError:
+                return None
+            actual = _listing(str(current), mtime).get(part.lower())
+            if actual is None:
+                return None
+            current = current / actual
+    return Path(os.path.abspath(current)) if current.is_file() else None
+
+
+# --------------------------------------------------------------------------------------------- geometry
+def _degrees(value: Any) -> float | None:
+    """A latitude/longitude in degrees (units stripped); None for N/A, non-degree units or non-numbers."""
+    if _is_quantity(value):
+        if not str(value["units"]).strip().lower().startswith("deg"):
+            return None
+        value = value["value"]
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _pair(block: dict[str, Any], key_a: str, key_b: str) -> list[float] | None:
+    """[a, b] in degrees when both keywords of *block* hold one (so [lon, lat] or [min, max])."""
+    if key_a not in block or key_b not in block:
+        return None
+    a, b = _degrees(block[key_a]), _degrees(block[key_b])
+    return [a, b] if a is not None and b is not None else None
+
+
+def _first_pair(blocks: list[dict[str, Any]], key_a: str, key_b: str) -> list[float] | None:
+    for block in blocks:
+        pair = _pair(block, key_a, key_b)
+        if pair is not None:
+            return pair
+    return None
+
+
+def _corners(blocks: list[dict[str, Any]]) -> list[list[float]] | None:
+    order = ("UPPER_LEFT", "UPPER_RIGHT", "LOWER_RIGHT", "LOWER_LEFT")
+    for block in blocks:
+        pairs = [_pair(block, f"{c}_LONGITUDE", f"{c}_LATITUDE") for c in order]
+        if all(p is not None for p in pairs):
+            return [p for p in pairs if p is not None]
+    return None
+
+
+def _footprint(blocks: list[dict[str, Any]]) -> list[list[float]] | None:
+    for block in blocks:
+        lats, lons = block.get("FOOTPRINT_POINT_LATITUDE"), block.get("FOOTPRINT_POINT_LONGITUDE")
+        if isinstance(lats, list) and isinstance(lons, list) and len(lats) == len(lons) and lats:
+            points = [[_degrees(lo), _degrees(la)] for lo, la in zip(lons, lats, strict=True)]
+            if all(lo is not None and la is not None for lo, la in points):
+                return points  # type: ignore[return-value]
+    return None
+
+
+def _geometry(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Footprint facts the label states, in degrees as written (no normalisation here).
+
+    ``corners``: [[lon, lat] × 4] in the order UL, UR, LR, LL (UPPER_LEFT_LATITUDE...; Kaguya TC/MI).
+    ``center``: [lon, lat] from CENTER_LATITUDE/LONGITUDE (anywhere, e.g. IMAGE_MAP_PROJECTION), else
+    SCENE_CENTER_*. ``lat_range``: [min, max]; ``lon_range``: [west, east] (MINIMUM/MAXIMUM_LATITUDE,
+    WESTERNMOST/EASTERNMOST_LONGITUDE). ``footprint``: [[lon, lat], ...] from FOOTPRINT_POINT_* (HRSC).
+    ``positive_longitude_direction`` / ``longitude_convention``: as the label writes them.
+    """
+    out: dict[str, Any] = {}
+    corners = _corners(blocks)
+    if corners:
+        out["corners"] = corners
+    center = _first_pair(blocks, "CENTER_LONGITUDE", "CENTER_LATITUDE") or _first_pair(
+        blocks, "SCENE_CENTER_LONGITUDE", "SCENE_CENTER_LATITUDE")
+    if center:
+        out["center"] = center
+    lats = _first_pair(blocks, "MINIMUM_LATITUDE", "MAXIMUM_LATITUDE")
+    if lats:
+        out["lat_range"] = lats
+    lons = _first_pair(blocks, "WESTERNMOST_LONGITUDE", "EASTERNMOST_LONGITUDE")
+    if lons:
+        out["lon_range"] = lons
+    footprint = _footprint(blocks)
+    if footprint:
+        out["footprint"] = footprint
+    for key, out_key in (("POSITIVE_LONGITUDE_DIRECTION", "positive_longitude_direction"),
+                         ("LONGITUDE_DOMAIN", "longitude_convention"),
+                         ("LONGITUDE_CONVENTION", "longitude_convention")):
+        for block in blocks:
+            text = _first(block.get(key)) if key in block else None
+            if text is not None and out_key not in out:
+                out[out_key] = text.upper()
+    return out
+
+
+def _bbox(geometry: dict[str, Any]) -> BBox | None:
+    """The box a label states with MINIMUM/MAXIMUM_LATITUDE and WESTERN/EASTERNMOST_LONGITUDE, as written."""
+    lats, lons = geometry.get("lat_range"), geometry.get("lon_range")
+    if not lats or not lons:
+        return None
+    return BBox(west=lons[0], south=lats[0], east=lons[1], north=lats[1])

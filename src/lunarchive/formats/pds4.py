@@ -1,0 +1,572 @@
+"""PDS4 product labels → :class:`~lunarchive.model.Product`.
+
+One pass over the parsed tree, descending only into the parts of a label that hold catalogue fields: the
+product's top-level areas are dispatched by tag, and each handler reads the children it needs (the table
+and array definitions that make up most of a large label are never visited). Child lists come from one
+C-level call per element and tags are compared as strings; no XPath and no tag-filtered iterators (whose
+per-call set-up costs more than the walk itself on a typical label).
+
+Read wherever it sits: Target_Identification, Investigation_Area and Observing_System in Observation_Area
+or Context_Area; Internal_Reference in those, in Reference_List and inside Discipline/Mission areas;
+cart:Bounding_Coordinates (any cart namespace version) inside the discipline areas.
+
+Discipline_Area and Mission_Area content is kept as raw nested dicts in ``Product.discipline``: key
+``"prefix:LocalName"`` as the label writes the prefix (bare ``LocalName`` for unprefixed elements, i.e. the
+common PDS namespace), attributes as ``"@name"`` (``"@unit"``, ``"@xsi:nil"``), text as a string, or as
+``"#text"`` next to attributes; repeated children become lists in document order.
+
+``Product.extra`` keys set here (only when the label has them):
+
+* ``description``: Citation_Information/description (stripped; inner line breaks kept);
+* ``declared_product_class``: Identification_Area/product_class when it differs from the root tag;
+* ``bundle_type`` / ``collection_type``;
+* ``inventory_file`` (file name as in the label), ``field_delimiter`` (as written, e.g. ``Comma``),
+  ``inventory_records`` (int) and ``inventory_reference_type`` from a collection's File_Area_Inventory;
+* ``problems``: one-line notes about label content that could not be used (a file_size that is not an
+  integer, a file name that leaves the label's directory, an unknown member_status, an incomplete
+  bounding box...). The product is still returned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from ..errors import FormatError
+from ..model import BBox, FileRef, Member, Product, Reference
+from .xmlsafe import parse_xml
+
+__all__ = ["PDS4_NS", "is_pds4_label", "parse_label", "product_from_tree"]
+
+PDS4_NS = "http://pds.nasa.gov/pds4/pds/v1"
+_P = "{" + PDS4_NS + "}"
+_CART_PREFIX = "{http://pds.nasa.gov/pds4/cart/"
+_ATTR_PREFIXES = {
+    "{http://www.w3.org/2001/XMLSchema-instance}": "xsi:",
+    "{http://www.w3.org/XML/1998/namespace}": "xml:",
+}
+_HOST_TYPES = frozenset(
+    {"host", "spacecraft", "rover", "lander", "aircraft", "airborne", "balloon", "facility",
+     "observatory", "laboratory"}
+)  # fmt: skip
+_STATUS = {"primary": "P", "secondary": "S", "p": "P", "s": "S"}
+
+_Element = etree._Element
+# The child elements of an element as a list, in one C call (iterating an element costs ~5x more).
+_kids: Callable[[_Element], list[_Element]] = _Element.getchildren  # type: ignore[attr-defined]
+
+
+def _t(local: str) -> str:
+    return _P + local
+
+
+_LOGICAL_ID, _VERSION_ID, _TITLE = _t("logical_identifier"), _t("version_id"), _t("title")
+_IM_VERSION, _PRODUCT_CLASS = _t("information_model_version"), _t("product_class")
+_CITATION, _DESCRIPTION = _t("Citation_Information"), _t("description")
+_START, _STOP = _t("start_date_time"), _t("stop_date_time")
+_PLEVEL, _PLEVEL_ID = _t("processing_level"), _t("processing_level_id")
+_NAME, _TYPE, _COMPONENT = _t("name"), _t("type"), _t("Observing_System_Component")
+_INTERNAL_REF, _LID_REF, _LIDVID_REF = _t("Internal_Reference"), _t("lid_reference"), _t("lidvid_reference")
+_REF_TYPE, _COMMENT, _MEMBER_STATUS = _t("reference_type"), _t("comment"), _t("member_status")
+_FILE, _DOCUMENT_FILE, _DOCUMENT_EDITION = _t("File"), _t("Document_File"), _t("Document_Edition")
+_FILE_NAME, _DIR_PATH, _FILE_SIZE = _t("file_name"), _t("directory_path_name"), _t("file_size")
+_MD5, _RECORDS, _LOCAL_ID = _t("md5_checksum"), _t("records"), _t("local_identifier")
+_FILE_AREA, _FILE_AREA_INVENTORY, _INVENTORY = _t("File_Area"), _t("File_Area_Inventory"), _t("Inventory")
+_FIELD_DELIMITER, _TARGET = _t("field_delimiter"), _t("Target_Identification")
+_BBOX_SIDES = ("west", "south", "east", "north")
+_MISSING: Any = object()
+
+
+def is_pds4_label(root: _Element) -> bool:
+    """True when ``root`` is a ``Product_*`` element in the PDS4 common namespace."""
+    tag = root.tag
+    return isinstance(tag, str) and tag.startswith(_P + "Product_")
+
+
+def parse_label(path: Path, data: bytes | None = None) -> Product:
+    """Parse the PDS4 label at ``path`` (its bytes may be given as ``data``) into a Product.
+
+    Raises FormatError when the file cannot be read, is not well-formed XML (UnsafeXML when it declares
+    entities) or is not a PDS4 product label.
+    """
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise FormatError(f"{path}: cannot read label: {exc.strerror or exc}") from None
+    return product_from_tree(parse_xml(data, str(path)), str(path))
+
+
+def product_from_tree(root: _Element, label_path: str) -> Product:
+    """Build a Product from the parsed root of a PDS4 label found at ``label_path``."""
+    if not is_pds4_label(root):
+        tag = root.tag if isinstance(root.tag, str) else "?"
+        line = root.sourceline if isinstance(root.sourceline, int) else None
+        raise FormatError(f"{label_path}: not a PDS4 product label (root element {tag})", line=line)
+    abs_label, label_dir = _locate(label_path)
+    product = Product(lid="", vid="", product_class=root.tag[len(_P) :], label_path=abs_label)
+    state = _State(label_dir)
+    for area in _kids(root):
+        tag = area.tag
+        handler = _TOP.get(tag)
+        if handler is not None:
+            handler(area, product, state)
+        elif isinstance(tag, str) and tag.startswith(_FILE_AREA):
+            _file_area(area, product, state)
+    if not product.lid:
+        raise FormatError(f"{label_path}: label has no Identification_Area/logical_identifier", line=1)
+    if not product.vid:
+        raise FormatError(f"{label_path}: label has no Identification_Area/version_id", line=1)
+    if state.problems:
+        product.extra["problems"] = state.problems
+    return product
+
+
+class _State:
+    """What one label walk has seen so far (first-wins fields, notes, the discipline key cache)."""
+
+    __slots__ = ("label_dir", "problems", "have_time", "have_level", "have_bbox", "keys", "seen_refs")
+
+    def __init__(self, label_dir: str) -> None:
+        self.label_dir = label_dir
+        self.problems: list[str] = []
+        self.have_time = False
+        self.have_level = False
+        self.have_bbox = False
+        self.keys: dict[Any, tuple[str, _Handler | None] | None] = {}
+        """Per-document cache: tag → (``prefix:LocalName`` key, handler for tags we also extract)."""
+        self.seen_refs: set[tuple[str, str]] = set()
+
+
+_Handler = Callable[[_Element, Product, _State], None]
+
+
+@lru_cache(maxsize=256)
+def _real_dir(directory: str) -> str:
+    return os.path.realpath(directory)
+
+
+def _locate(label_path: str) -> tuple[str, str]:
+    """(absolute label path, absolute resolved label directory)."""
+    directory, name = os.path.split(os.path.abspath(label_path))
+    real = _real_dir(directory)
+    return os.path.join(real, name), real
+
+
+def _text(el: _Element) -> str | None:
+    """Stripped text of ``el``; None when absent, blank or nil."""
+    t = el.text
+    if t is None:
+        return None
+    return t.strip() or None
+
+
+def _collapse(text: str | None) -> str | None:
+    """``text`` stripped, with inner runs of whitespace made one space (titles, comments); None if blank."""
+    if text is None:
+        return None
+    text = text.strip()
+    if "\n" in text or "  " in text or "\t" in text:
+        text = " ".join(text.split())
+    return text or None
+
+
+def _first_text(el: _Element, tag: str) -> str | None:
+    for c in _kids(el):
+        if c.tag == tag:
+            return _text(c)
+    return None
+
+
+def _add_unique(items: list[str], value: str | None) -> None:
+    if value and value not in items:
+        items.append(value)
+
+
+def _int(text: str | None, what: str, state: _State) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        state.problems.append(f"{what} is not an integer: {text!r}")
+        return None
+
+
+# --------------------------------------------------------------------------------- identity and context
+
+
+def _identification(el: _Element, p: Product, state: _State) -> None:
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _LOGICAL_ID:
+            p.lid = _text(c) or ""
+        elif tag == _VERSION_ID:
+            p.vid = _text(c) or ""
+        elif tag == _TITLE:
+            p.title = _collapse(c.text)
+        elif tag == _IM_VERSION:
+            p.information_model_version = _text(c)
+        elif tag == _PRODUCT_CLASS:
+            declared = _text(c)
+            if declared and declared != p.product_class:
+                p.extra["declared_product_class"] = declared
+        elif tag == _CITATION:
+            desc = _first_text(c, _DESCRIPTION)
+            if desc:
+                p.extra["description"] = desc
+
+
+def _context_area(el: _Element, p: Product, state: _State) -> None:
+    """Observation_Area / Context_Area."""
+    for c in _kids(el):
+        handler = _IN_CONTEXT.get(c.tag)
+        if handler is not None:
+            handler(c, p, state)
+
+
+def _time(el: _Element, p: Product, state: _State) -> None:
+    if state.have_time:
+        return
+    state.have_time = True
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _START:
+            p.start = _text(c)
+        elif tag == _STOP:
+            p.stop = _text(c)
+
+
+def _result_summary(el: _Element, p: Product, state: _State) -> None:
+    if state.have_level:
+        return
+    for c in _kids(el):
+        if c.tag == _PLEVEL or c.tag == _PLEVEL_ID:
+            p.processing_level = _text(c)
+            state.have_level = p.processing_level is not None
+            return
+
+
+def _investigation(el: _Element, p: Product, state: _State) -> None:
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _NAME:
+            _add_unique(p.investigations, _text(c))
+        elif tag == _INTERNAL_REF:
+            _internal_reference(c, p, state)
+
+
+def _target(el: _Element, p: Product, state: _State) -> None:
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _NAME:
+            _add_unique(p.targets, _text(c))
+        elif tag == _INTERNAL_REF:
+            _internal_reference(c, p, state)
+
+
+def _observing_system(el: _Element, p: Product, state: _State) -> None:
+    system_name = None
+    has_component = False
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _COMPONENT:
+            has_component = True
+            name = kind = None
+            for cc in _kids(c):
+                ctag = cc.tag
+                if ctag == _NAME:
+                    name = _text(cc)
+                elif ctag == _TYPE:
+                    kind = (_text(cc) or "").lower()
+                elif ctag == _INTERNAL_REF:
+                    _internal_reference(cc, p, state)
+            _add_unique(p.instrument_hosts if kind in _HOST_TYPES else p.instruments, name)
+        elif tag == _NAME:
+            system_name = _text(c)
+    if not has_component:
+        _add_unique(p.instruments, system_name)
+
+
+# ------------------------------------------------------------------------------- references and members
+
+
+def _reference_list(el: _Element, p: Product, state: _State) -> None:
+    for c in _kids(el):
+        if c.tag == _INTERNAL_REF:
+            _internal_reference(c, p, state)
+
+
+def _ref_fields(el: _Element) -> tuple[str | None, str, str | None, str | None, _Element | None]:
+    """(reference, kind, reference_type, member_status, comment element) of a reference-like element."""
+    ref = ref_type = status = None
+    kind = "lid"
+    comment = None
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _LIDVID_REF:
+            ref, kind = _text(c), "lidvid"
+        elif tag == _LID_REF:
+            ref, kind = _text(c), "lid"
+        elif tag == _REF_TYPE:
+            ref_type = _text(c)
+        elif tag == _MEMBER_STATUS:
+            status = _text(c)
+        elif tag == _COMMENT:
+            comment = c
+    return ref, kind, ref_type, status, comment
+
+
+def _internal_reference(el: _Element, p: Product, state: _State) -> None:
+    ref, kind, ref_type, _, comment_el = _ref_fields(el)
+    if not ref:
+        state.problems.append(f"Internal_Reference on line {el.sourceline} has no lid/lidvid reference")
+        return
+    seen = (ref, ref_type or "")
+    if seen in state.seen_refs:  # the same reference repeated (e.g. in Observing_System and speclib:)
+        return
+    state.seen_refs.add(seen)
+    comment = _collapse(comment_el.text) if comment_el is not None else None
+    p.references.append(
+        Reference(target=ref, ref_type=ref_type or "", kind="lidvid" if kind == "lidvid" else "lid",
+                  comment=comment)
+    )  # fmt: skip
+
+
+def _member_entry(el: _Element, p: Product, state: _State) -> None:
+    ref, kind, ref_type, status, _ = _ref_fields(el)
+    if not ref:
+        state.problems.append(f"Bundle_Member_Entry on line {el.sourceline} has no lid/lidvid reference")
+        return
+    code = _STATUS.get((status or "").lower())
+    if code is None:
+        state.problems.append(f"Bundle_Member_Entry {ref}: unknown member_status {status!r}; taken as P")
+        code = "P"
+    p.members.append(
+        Member(ref=ref, status="S" if code == "S" else "P", kind="lidvid" if kind == "lidvid" else "lid",
+               member_type=ref_type)
+    )  # fmt: skip
+
+
+def _collection(el: _Element, p: Product, state: _State) -> None:
+    value = _first_text(el, _t("collection_type"))
+    if value:
+        p.extra["collection_type"] = value
+
+
+def _bundle(el: _Element, p: Product, state: _State) -> None:
+    value = _first_text(el, _t("bundle_type"))
+    if value:
+        p.extra["bundle_type"] = value
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def _file_area(el: _Element, p: Product, state: _State) -> None:
+    """A File_Area_*: its File, the local_identifier of the first object after it, an Inventory."""
+    kids = _kids(el)
+    inventory_area = el.tag == _FILE_AREA_INVENTORY
+    for i, c in enumerate(kids):
+        tag = c.tag
+        if tag == _FILE:
+            ref = _file(c, p, state)
+            if ref is not None:
+                ref.local_identifier = _first_object_id(kids, i + 1) or ref.local_identifier
+                if inventory_area and "inventory_file" not in p.extra:
+                    p.extra["inventory_file"] = ref.name
+        elif tag == _INVENTORY:
+            _inventory(c, p, state)
+
+
+def _document(el: _Element, p: Product, state: _State) -> None:
+    for edition in _kids(el):
+        if edition.tag == _DOCUMENT_EDITION:
+            for c in _kids(edition):
+                if c.tag == _DOCUMENT_FILE:
+                    _file(c, p, state)
+
+
+def _file(el: _Element, p: Product, state: _State) -> FileRef | None:
+    name = directory = size = md5 = records = own_id = None
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _FILE_NAME:
+            name = _text(c)
+        elif tag == _DIR_PATH:
+            directory = _text(c)
+        elif tag == _FILE_SIZE:
+            size = _int(_text(c), "file_size", state)
+        elif tag == _MD5:
+            md5 = (_text(c) or "").lower() or None
+        elif tag == _RECORDS:
+            records = _int(_text(c), "records", state)
+        elif tag == _LOCAL_ID:
+            own_id = _text(c)
+    if not name:
+        state.problems.append(f"{el.tag[len(_P) :]} on line {el.sourceline} has no file_name")
+        return None
+    if directory:
+        name = directory.rstrip("/") + "/" + name
+    ref = FileRef(name=name, declared_size=size, declared_md5=md5, records=records, local_identifier=own_id,
+                  path=_file_path(name, state))  # fmt: skip
+    p.files.append(ref)
+    return ref
+
+
+def _first_object_id(siblings: list[_Element], start: int) -> str | None:
+    """local_identifier of the first content object (after ``File`` in its File_Area) that has one."""
+    for sib in siblings[start:]:
+        for c in _kids(sib):
+            if c.tag == _LOCAL_ID:
+                lid = _text(c)
+                if lid:
+                    return lid
+                break
+    return None
+
+
+def _file_path(name: str, state: _State) -> str | None:
+    path = os.path.normpath(os.path.join(state.label_dir, name))
+    inside = state.label_dir if state.label_dir.endswith(os.sep) else state.label_dir + os.sep
+    if os.path.isabs(name) or not path.startswith(inside):
+        state.problems.append(f"file name {name!r} leaves the label's directory; path not resolved")
+        return None
+    return path
+
+
+def _inventory(el: _Element, p: Product, state: _State) -> None:
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _FIELD_DELIMITER:
+            value = _text(c)
+            if value:
+                p.extra.setdefault("field_delimiter", value)
+        elif tag == _RECORDS:
+            records = _int(_text(c), "Inventory records", state)
+            if records is not None:
+                p.extra.setdefault("inventory_records", records)
+        elif tag == _REF_TYPE:
+            value = _text(c)
+            if value:
+                p.extra.setdefault("inventory_reference_type", value)
+
+
+# ------------------------------------------------------------------------------- discipline / mission
+
+
+def _area(el: _Element, p: Product, state: _State) -> None:
+    """Merge the children of a Discipline_Area / Mission_Area into ``p.discipline``."""
+    _merge(_kids(el), p.discipline, p, state)
+
+
+def _merge(kids: list[_Element], into: dict[str, Any], p: Product, state: _State) -> None:
+    """Add the raw values of ``kids`` to ``into`` (the hot loop: leaves are handled inline)."""
+    keys = state.keys
+    for c in kids:
+        tag = c.tag
+        entry = keys.get(tag, _MISSING)
+        if entry is _MISSING:
+            entry = keys[tag] = _key_entry(c, tag)
+        if entry is None:  # a comment or processing instruction (tree parsed elsewhere)
+            continue
+        key, also = entry
+        if also is not None:
+            also(c, p, state)
+        sub = _kids(c)
+        items: list[tuple[str, str]] = c.items()  # type: ignore[assignment]  # str, not bytes, in lxml
+        if sub or items:
+            value: Any = _node(c, sub, items, p, state)
+        else:
+            text = c.text
+            value = text.strip() if text else ""
+        prev = into.get(key, _MISSING)
+        if prev is _MISSING:
+            into[key] = value
+        elif type(prev) is list:
+            prev.append(value)
+        else:
+            into[key] = [prev, value]
+
+
+def _key_entry(el: _Element, tag: Any) -> tuple[str, _Handler | None] | None:
+    if not isinstance(tag, str):
+        return None
+    local = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
+    prefix = el.prefix
+    key = f"{prefix}:{local}" if prefix else local
+    also: _Handler | None = None
+    if tag == _INTERNAL_REF:
+        also = _internal_reference
+    elif tag == _TARGET:
+        also = _target_name
+    elif local == "Bounding_Coordinates" and tag.startswith(_CART_PREFIX):
+        also = _bbox
+    return key, also
+
+
+def _node(el: _Element, kids: list[_Element], items: list[tuple[str, str]], p: Product, state: _State) -> Any:
+    """Raw value of an element with attributes or children: ``@attributes``, ``#text`` and children."""
+    d: dict[str, Any] = {}
+    for name, value in items:
+        if name[:1] == "{":
+            ns_end = name.index("}") + 1
+            name = _ATTR_PREFIXES.get(name[:ns_end], name[:ns_end]) + name[ns_end:]
+        d["@" + name] = value
+    text = el.text
+    if text and not text.isspace():
+        d["#text"] = text.strip()
+    if kids:
+        _merge(kids, d, p, state)
+    return d
+
+
+def _target_name(el: _Element, p: Product, state: _State) -> None:
+    _add_unique(p.targets, _first_text(el, _NAME))
+
+
+def _bbox(el: _Element, p: Product, state: _State) -> None:
+    if state.have_bbox:
+        return
+    ns = el.tag[: el.tag.index("}") + 1]
+    texts = {c.tag: _text(c) for c in _kids(el)}
+    values: dict[str, float] = {}
+    for side in _BBOX_SIDES:
+        text = texts.get(f"{ns}{side}_bounding_coordinate")
+        try:
+            values[side] = float(text) if text is not None else float("nan")
+        except ValueError:
+            values[side] = float("nan")
+    bad = [side for side, v in values.items() if v != v]
+    if bad:
+        state.problems.append(f"Bounding_Coordinates on line {el.sourceline}: no usable {', '.join(bad)}")
+        return
+    state.have_bbox = True
+    p.bbox = BBox(west=values["west"], south=values["south"], east=values["east"], north=values["north"])
+
+
+_IN_CONTEXT: dict[str, _Handler] = {
+    _t("Time_Coordinates"): _time,
+    _t("Primary_Result_Summary"): _result_summary,
+    _t("Investigation_Area"): _investigation,
+    _t("Observing_System"): _observing_system,
+    _TARGET: _target,
+    _t("Discipline_Area"): _area,
+    _t("Mission_Area"): _area,
+}
+
+_TOP: dict[Any, _Handler] = {
+    _t("Identification_Area"): _identification,
+    _t("Observation_Area"): _context_area,
+    _t("Context_Area"): _context_area,
+    _t("Reference_List"): _reference_list,
+    _t("Bundle_Member_Entry"): _member_entry,
+    _t("Collection"): _collection,
+    _t("Bundle"): _bundle,
+    _t("Document"): _document,
+}

@@ -1,0 +1,341 @@
+"""PDS3 labels: detection, reading (pvl and the fast ODL reader, which must agree), Product records."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from lunarchive.errors import FormatError
+from lunarchive.formats import odl, pds3
+
+from .conftest import LOCAL_CORPUS, corpus_file, shared_corpus
+
+ODYSSEY_DUAL = "pds4/non_lunar/mars_odyssey_accel_dual_labels"
+
+
+def pds3_labels(root: Path) -> list[Path]:
+    """Every PDS3 label of a corpus tree: pds3/**/*.lbl plus the Odyssey .LBL beside its PDS4 twin."""
+    labels = sorted(p for p in (root / "pds3").rglob("*") if p.suffix.lower() == ".lbl")
+    labels += sorted(p for p in (root / ODYSSEY_DUAL).rglob("*") if p.suffix.lower() == ".lbl")
+    return labels
+
+
+def same(a: object, b: object) -> bool:
+    return json.dumps(a, sort_keys=False) == json.dumps(b, sort_keys=False)
+
+
+# ------------------------------------------------------------------------------------ the whole corpus
+def test_every_shared_pds3_label_is_read_or_refused_with_a_reason() -> None:
+    labels = pds3_labels(shared_corpus())
+    assert len(labels) >= 16
+    for path in labels:
+        try:
+            product = pds3.parse_label(path)
+        except FormatError as err:
+            assert err.message.strip() and "\n" not in err.message, path
+            continue
+        assert product.label_format == "pds3" and product.product_class == "PDS3", path
+        assert product.lid.startswith("urn:lunarchive:pds3:") and product.vid == "1.0", path
+        assert product.discipline, path
+        json.dumps(product.to_dict())  # plain data all the way down
+        assert all(f.role in ("data", "format", "document") for f in product.files), path
+
+
+def test_fast_reader_equals_pvl_on_every_shared_label() -> None:
+    labels = pds3_labels(shared_corpus())
+    for path in labels:
+        text = odl.label_text(path)
+        reference = odl.loads_pvl(text)
+        fast = odl.loads_fast(text)  # no fallback here: the fast path itself must handle the corpus
+        assert same(fast, reference), path
+        assert same(pds3.read_label(path, fast=True), pds3.read_label(path)), path
+
+
+def test_fast_reader_equals_pvl_on_the_local_copies() -> None:
+    labels = pds3_labels(LOCAL_CORPUS)
+    if not labels:
+        pytest.skip("no local PDS3 copies in tests/data/corpus/pds3")
+    assert len(labels) >= 14
+    for path in labels:
+        text = odl.label_text(path)
+        assert same(odl.loads_fast(text), odl.loads_pvl(text)), path
+        slow, fast = pds3.parse_label(path, fast=False), pds3.parse_label(path, fast=True)
+        assert same(fast.to_dict(), slow.to_dict()), path
+
+
+def test_local_copies_match_the_shared_corpus_labels() -> None:
+    shared = shared_corpus()
+    for path in pds3_labels(LOCAL_CORPUS):
+        rel = path.relative_to(LOCAL_CORPUS)
+        assert odl.label_text(path) == odl.label_text(shared / rel), rel
+
+
+# --------------------------------------------------------------------- fast vs pvl on generated labels
+VALUES = [
+    "1", "-2", "+3", "0526", "1_000", "1.5", "-.5", "5.", "1e5", "1.30000e-02", "NaN", "-inf", "\u0663",
+    "N/A", "NULL", "null", "True", "FALSE", "ABC", "a-b/c", "x*y", "2009-04-05T20:09:53.610804",
+    "2015-170T16:15:46.345", "2008-02-08T12:08:53.843Z", "16#FF#", "-16#FF#", "16#-FF#", "2#12#", "16#",
+    '"quoted"', '""', '"a  b\n   c"', '"dash-\n   cont"', "'VO1/VO2'", '"/* no */ # no"', '"END"',
+    "(1, 2, 3)", "()", "(\n)", "((1,2),(3,4))", "{A, B, A}", "{}", '{1, 1.0, "1"}', "{(1,2)}",
+    "(1 <m>, 2 <s>)", "1 <deg>", "1.5 <W*m**-2*sr**-1>", "(1,2) <DEG>", "1 < m >", "1 <km\n/s>",
+    "1/* c */<m>", "( /*c*/ 1 , /*d*/ 2 /*e*/ )", "A # comment\n", "1;", "OBJECT", "END", "<m>", ",",
+    "AB-\n   CD", "'it''s'", "a*/b", "é", "-", "e5", "1e",
+]
+NAMES = ["KEY", "^IMAGE", "LRO:X", "a", "X-Y", "x/y", "K*", "NaN", "123", "END", "OBJECT"]
+
+
+def _statement(rng: random.Random, depth: int) -> str:
+    r = rng.random()
+    if r < 0.12 and depth < 3:
+        begin = rng.choice(["OBJECT", "GROUP", "Object", "BEGIN_OBJECT", "begin_group"])
+        end = "END_GROUP" if "group" in begin.lower() else rng.choice(["END_OBJECT", "End_Object"])
+        name = rng.choice(["IMAGE", "TABLE", "COLUMN"])
+        body = "".join(_statement(rng, depth + 1) for _ in range(rng.randint(0, 4)))
+        tail = rng.choice([f"{end} = {name}\n", f"{end}\n", f"{end} = {name};\n", f"{end}=OTHER\n",
+                           f"{end} /*c*/ = /*d*/ {name}\n", "END\n"])
+        return f"{begin} = {name}\n{body}{tail}"
+    if r < 0.17:
+        return rng.choice(["/* comment */\n", "# hash comment\n", "\n", "/* multi\n line */\n", ";\n"])
+    name = rng.choice(NAMES) if rng.random() < 0.3 else f"K{rng.randint(0, 5)}"
+    equals = rng.choice([" = ", "=", " =\n  ", " /*x*/ = "])
+    return f"{name}{equals}{rng.choice(VALUES)}{rng.choice(['', ';', ' /*t*/', ' # h'])}\n"
+
+
+def test_fast_reader_equals_pvl_on_generated_labels() -> None:
+    rng = random.Random(20240615)
+    native = 0
+    for _ in range(400):
+        text = "PDS_VERSION_ID = PDS3\n" + "".join(_statement(rng, 0) for _ in range(rng.randint(1, 7)))
+        text += rng.choice(["END", "END\n", "end", "END;"])
+        try:
+            reference: object = odl.loads_pvl(text)
+        except FormatError as err:
+            reference = ("FormatError", err.message)
+        try:
+            fast: object = odl.loads(text, fast=True)
+        except FormatError as err:
+            fast = ("FormatError", err.message)
+        assert same(fast, reference), text
+        try:
+            odl.loads_fast(text)
+            native += 1
+        except odl.Unsupported:
+            pass
+    assert native > 100  # most generated labels are read without pvl
+
+
+def test_fast_reader_grammar_constants_are_pvls() -> None:
+    pvl, _decoder = odl._pvl()
+    grammar = pvl.grammar.OmniGrammar()
+    assert odl.WHITESPACE == "".join(grammar.whitespace)
+    assert set(odl.RESERVED) == set(grammar.reserved_characters)
+
+
+@pytest.mark.parametrize("text", [
+    "A = 1\nB = \nEND",                       # empty value: pvl fills in EmptyValueAtLine
+    "OBJECT = X\nA = 1\nEND_OBJECT = Y\nEND",  # END_OBJECT names another block
+    "A = 16#FF\nEND",                         # radix number that does not close
+    "A = x */ y\nEND",                        # stray comment end
+    "A = (1, 2,)\nEND",                       # trailing comma
+])
+def test_fast_reader_hands_subtle_labels_to_pvl(text: str) -> None:
+    with pytest.raises(odl.Unsupported):
+        odl.loads_fast(text)
+    try:
+        expected: object = odl.loads_pvl(text)
+    except FormatError as err:
+        expected = err.message
+    try:
+        got: object = odl.loads(text)
+    except FormatError as err:
+        got = err.message
+    assert same(got, expected)
+
+
+# ------------------------------------------------------------------------------------------ hand checks
+def test_kaguya_tc_corners_and_scene_centre() -> None:
+    product = pds3.parse_label(corpus_file("pds3/kaguya_tc/TC1S2B0_01_06691S820E0465.lbl"))
+    assert product.extra["corners"] == [
+        [44.883039, -81.172073], [48.534829, -81.20035], [48.427901, -82.797271], [43.996992, -82.764677]]
+    assert product.extra["center"] == [46.482457, -81.988555]
+    assert product.lid == "urn:lunarchive:pds3:sln-l-tc-3-s-level2b0-v1.0:tc1s2b0_01_06691s820e0465"
+    assert product.start == "2009-04-05T20:09:53.610804" and product.targets == ["MOON"]
+    assert [(f.name, f.role, f.path) for f in product.files] == [
+        ("TC1S2B0_01_06691S820E0465.img", "data", None)]
+    assert product.discipline["UPPER_LEFT_LATITUDE"] == {"value": -81.172073, "units": "deg"}
+    assert product.discipline["IMAGE"]["INVALID_TYPE"] == ["SATURATION", "MINUS", "DUMMY_DEFECT", "OTHER"]
+
+
+def test_kaguya_mi_corners() -> None:
+    product = pds3.parse_label(corpus_file("pds3/kaguya_mi/MVA_2B2_01_02329N002E0302.lbl"))
+    assert product.extra["corners"][0] == [29.865282, 0.570818]
+    assert product.extra["corners"][3] == [29.858614, -0.069627]
+
+
+def test_messenger_centre_is_east_longitude_in_degrees() -> None:
+    product = pds3.parse_label(corpus_file("pds3/non_lunar/messenger_mdis/EN1072174528M.lbl"))
+    assert product.extra["center"] == [248.17066, 46.26998]
+    assert "corners" not in product.extra and "lat_range" not in product.extra
+    assert product.lid == "urn:lunarchive:pds3:mess-e_v_h-mdis-2-edr-rawdata-v1.0:en1072174528m"
+    assert product.discipline["RETICLE_POINT_RA"] == {
+        "value": [167.79928, 166.25168, 166.4961, 164.92873], "units": "DEG"}
+    assert product.discipline["INSTRUMENT_NAME"] == "MERCURY DUAL IMAGING SYSTEM NARROW ANGLE CAMERA"
+
+
+def test_dawn_ranges_are_absent_when_na_and_read_when_given(tmp_path: Path) -> None:
+    original = corpus_file("pds3/non_lunar/dawn_fc/FC21A0038582_15170161546F6F.lbl")
+    product = pds3.parse_label(original)
+    assert not {"lat_range", "lon_range", "center"} & product.extra.keys() and product.bbox is None
+    assert product.start == "2015-170T16:15:46.345" and product.targets == ["1 CERES"]
+    # The same real label with the N/A geometry filled in (the values a Dawn FC RDR label carries):
+    text = original.read_text()
+    for key, value in [("MINIMUM_LATITUDE", "-12.5 <DEG>"), ("MAXIMUM_LATITUDE", "-3.25"),
+                       ("WESTERNMOST_LONGITUDE", "350.0 <DEG>"), ("EASTERNMOST_LONGITUDE", "10.5 <degree>")]:
+        text = text.replace(f'{key:<30}= "N/A"', f"{key:<30}= {value}", 1)
+    filled = tmp_path / original.name
+    filled.write_text(text)
+    product = pds3.parse_label(filled)
+    assert product.extra["lat_range"] == [-12.5, -3.25]
+    assert product.extra["lon_range"] == [350.0, 10.5]
+    assert product.bbox is not None and product.bbox.as_list() == [350.0, -12.5, 10.5, -3.25]
+
+
+def test_lroc_nac_ids_times_and_attached_pointer() -> None:
+    path = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl")
+    product = pds3.parse_label(path)
+    assert product.lid == "urn:lunarchive:pds3:lro-l-lroc-2-edr-v1.0:m103595705le"
+    assert product.lidvid == "urn:lunarchive:pds3:lro-l-lroc-2-edr-v1.0:m103595705le::1.0"
+    assert (product.start, product.stop) == ("2009-07-30T12:20:38.185", "2009-07-30T12:21:32.155")
+    assert product.instruments == ["LROC"] and product.instrument_hosts == ["LRO"]
+    assert product.investigations == ["LUNAR RECONNAISSANCE ORBITER"] and product.targets == ["MOON"]
+    assert product.title == "M103595705LE - LRO-L-LROC-2-EDR-V1.0"
+    assert product.files == []  # ^IMAGE = 2: the image follows the label in the same file
+    assert product.extra["pointers"] == [{"object": "IMAGE", "file": None, "offset": 2, "unit": "record"}]
+    assert product.extra["product_type"] == "EDR" and product.extra["instrument_host_id"] == "LRO"
+    assert product.extra["records"] == {"record_type": "FIXED_LENGTH", "record_bytes": 5064,
+                                        "file_records": 52225, "label_records": 1}
+    assert product.label_path == str(path.absolute())
+    assert product.discipline["LRO:TEMPERATURE_SCS"] == {"value": 2.49, "units": "degC"}
+
+
+def test_m3_cropped_label_resolves_its_time_table() -> None:
+    path = corpus_file("pds3/chandrayaan1_m3/M3T20090630T083407_V03_L1B_cropped.lbl")
+    product = pds3.parse_label(path)
+    assert product.lid == "urn:lunarchive:pds3:ch1-orb-l-m3-4-l1b-radiance-v3.0:m3t20090630t083407_v03_rdn"
+    files = {f.name: f for f in product.files}
+    tim = files["M3T20090630T083407_V03_TIM_cropped.TAB"]
+    assert tim.role == "data" and tim.records == 5 and tim.local_identifier == "UTC_TIME_TABLE"
+    assert tim.path == str((path.parent / "M3T20090630T083407_V03_TIM_cropped.TAB").absolute())
+    assert files["M3T20090630T083407_V03_RDN_cropped.IMG"].path is None  # not in the corpus
+    assert files["L1B_NAV_DESC.ASC"].role == "document"
+    assert len(product.files) == 8 and product.instruments == ["M3"]
+    assert product.investigations == ["CHANDRAYAAN-1"] and product.instrument_hosts == ["CH1-ORB"]
+    columns = product.discipline["UTC_FILE"]["UTC_TIME_TABLE"]["COLUMN"]
+    assert [c["NAME"] for c in columns] == ["LINE NUMBER", "UTC_TIME", "YEAR", "DDOY"]
+    assert product.discipline["SPACECRAFT_ORIENTATION"] == ["N/A", "N/A", "N/A"]
+
+
+def test_lend_pointers_resolve_across_case_and_keep_the_format_file() -> None:
+    path = corpus_file("pds3/lro_lend/lend_rdr_dld_20240615.lbl")
+    product = pds3.parse_label(path)
+    table, fmt = product.files
+    assert (table.name, table.role, table.records) == ("LEND_RDR_DLD_20240615.DAT", "data", 74898)
+    assert table.path == str((path.parent / "lend_rdr_dld_20240615.dat").absolute())
+    assert (fmt.name, fmt.role, fmt.path) == ("LEND_RDR_DLD.FMT", "format", None)
+    assert product.lid == "urn:lunarchive:pds3:lro-l-lend-4_5-rdr-v1.0:lend_rdr_dld_20240615_dat"
+    assert product.instrument_hosts == ["LUNAR RECONNAISSANCE ORBITER"]
+    other = pds3.parse_label(corpus_file("pds3/lro_lend/lend_rdr_dlx_20240615.lbl"))
+    assert other.files[0].path is not None and other.files[0].path.endswith("lend_rdr_dlx_20240615.dat")
+
+
+def test_lid_is_built_from_data_set_id_and_product_id() -> None:
+    assert pds3.make_lid("LRO-L-LEND-4/5-RDR-V1.0", "LEND_RDR_DLD_20240615_DAT") == (
+        "urn:lunarchive:pds3:lro-l-lend-4_5-rdr-v1.0:lend_rdr_dld_20240615_dat")
+    assert pds3.make_lid("CO-S-ISSNA/ISSWA-2-EDR-V1.0", "1_N1702360370.120") == (
+        "urn:lunarchive:pds3:co-s-issna_isswa-2-edr-v1.0:1_n1702360370.120")
+    assert pds3.make_lid("A B:C", "x:y") == "urn:lunarchive:pds3:a_b_c:x_y"
+    cassini = pds3.parse_label(corpus_file("pds3/non_lunar/cassini_iss/N1702360370_1.lbl"))
+    assert cassini.lid == "urn:lunarchive:pds3:co-s-issna_isswa-2-edr-v1.0:1_n1702360370.120"
+    image = cassini.files[0]  # four pointers into one file give one FileRef
+    assert image.local_identifier == "IMAGE_HEADER,TELEMETRY_TABLE,LINE_PREFIX_TABLE,IMAGE"
+    assert image.records == 1028
+    viking = pds3.parse_label(corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl"))
+    assert viking.lid == "urn:lunarchive:pds3:vo1_vo2-m-vis-2-edr-v2.0:f004a47"  # no PRODUCT_ID: file stem
+
+
+def test_hrsc_footprint_points_and_documents() -> None:
+    product = pds3.parse_label(corpus_file("pds3/non_lunar/mex_hrsc/h5270_0000_ir2.lbl"))
+    footprint = product.extra["footprint"]
+    assert len(footprint) == 100 and footprint[0] == [78.2107, 25.9975] and footprint[-1] == footprint[0]
+    assert {f.role for f in product.files} == {"document"}
+    assert product.start == "2008-02-08T12:08:53.843Z"
+
+
+def test_attached_label_is_read_up_to_end_only(tmp_path: Path) -> None:
+    themis = corpus_file("pds3/non_lunar/odyssey_themis/I74199019RDR.lbl")
+    label = pds3.read_label(themis)
+    assert label["PRODUCT_ID"] == "I74199019RDR" and "SFDU2CUBE" not in label  # history after END ignored
+    assert label["SPECTRAL_QUBE"]["BAND_BIN"]["BAND_BIN_CENTER"][0] == 6.78
+    head = odl.label_text(themis).encode()
+    image = tmp_path / "ATTACHED.IMG"
+    image.write_bytes(head + b"\r\n" + bytes(range(256)) * 64)
+    assert pds3.is_pds3_label(image, image.read_bytes()[:256])
+    product = pds3.parse_label(image)
+    assert product.lid == "urn:lunarchive:pds3:ody-m-thm-3-irrdr-v1.0:i74199019rdr"
+    assert product.files[0].name == "ODY_ORIENT_POINT.TXT" and product.files[0].role == "document"
+
+
+def test_is_pds3_label(tmp_path: Path) -> None:
+    lbl = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl")
+    assert pds3.is_pds3_label(lbl, lbl.read_bytes()[:512])
+    viking = corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl")
+    assert pds3.is_pds3_label(Path("f004a47.img"), viking.read_bytes()[:512])  # SFDU-wrapped label
+    assert pds3.is_pds3_label(Path("X.LBL"), b"/* comment */\r\nRECORD_TYPE = STREAM\r\n")
+    assert pds3.is_pds3_label(Path("x.IMG"), b"\xef\xbb\xbfpds_version_id = PDS3\n")
+    assert not pds3.is_pds3_label(Path("x.lbl"), b'<?xml version="1.0"?><Product_Observational/>')
+    assert not pds3.is_pds3_label(Path("x.xml"), b"PDS4 text <Product_Observational/>")
+    assert not pds3.is_pds3_label(Path("x.tab"), b"     1 2009-06-30T08:34:35.653371 2009")
+    assert not pds3.is_pds3_label(Path("x.lbl"), b"")
+
+
+# --------------------------------------------------------------------------------------- broken labels
+def test_truncated_label_gives_format_error(tmp_path: Path) -> None:
+    original = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl").read_bytes()
+    broken = tmp_path / "M103595705LE.lbl"
+    broken.write_bytes(original[: len(original) // 2])
+    for fast in (True, False):
+        with pytest.raises(FormatError, match="no END statement") as info:
+            pds3.parse_label(broken, fast=fast)
+        assert "\n" not in info.value.message
+
+
+def test_syntax_error_gives_format_error_with_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.lbl"
+    broken.write_text("PDS_VERSION_ID = PDS3\nPRODUCT_ID = (A, B\nTARGET_NAME = MOON\nEND\n")
+    for fast in (True, False):
+        with pytest.raises(FormatError) as info:
+            pds3.parse_label(broken, fast=fast)
+        assert info.value.line is not None and "line" in info.value.message
+        assert info.value.message.startswith("not a readable PDS3 label: ")
+        assert "\n" not in info.value.message
+
+
+@pytest.mark.parametrize("content", [b"", b"END\n", b"\x00\x01\x02" * 100])
+def test_empty_or_binary_file_gives_format_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.lbl"
+    path.write_bytes(content)
+    with pytest.raises(FormatError):
+        pds3.read_label(path)
+
+
+def test_resolve_file_finds_any_case(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / "Mixed.Img"
+    target.write_bytes(b"x")
+    assert pds3.resolve_file(tmp_path, "DATA/MIXED.IMG") == target.absolute()
+    assert pds3.resolve_file(tmp_path, "data/mixed.img") == target.absolute()
+    assert pds3.resolve_file(tmp_path, "data/other.img") is None
+    assert pds3.resolve_file(tmp_path, "nowhere/x.img") is None

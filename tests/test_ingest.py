@@ -1,0 +1,131 @@
+"""Ingest on real data: counts, re-ingest, versions, bad input, blobs intact."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lunarchive.config import open_archive
+from lunarchive.errors import PathNotFound
+from lunarchive.ingest import MSG_INVALID_LABEL, MSG_MISSING_FILE, ingest
+from lunarchive.query import Query
+from lunarchive.search import get_product, search
+
+from .conftest import corpus_file, shared_corpus
+
+
+def _blobs_are_intact(data_dir: Path) -> int:
+    """Every sha256 the catalogue names exists in the store with that digest; returns how many."""
+    with open_archive(data_dir) as archive:
+        digests = list(archive.catalog.blob_digests())
+        for sha in digests:
+            with archive.store.open(sha) as fh:
+                assert hashlib.sha256(fh.read()).hexdigest() == sha
+    return len(digests)
+
+
+def test_ingest_tree_then_again_adds_nothing(data_dir: Path) -> None:
+    tree = corpus_file("pds4/ladee/ladee_spice")
+    with open_archive(data_dir) as archive:
+        first = ingest(archive, [tree])
+        assert first.added == 20 and first.failed == 0, [f.message for f in first.findings]
+        assert first.files_stored >= 16 and first.bytes_hashed > 0
+        second = ingest(archive, [tree])
+        assert (second.added, second.unchanged, second.new_versions, second.failed) == (0, 20, 0, 0)
+        assert archive.catalog.count(Query()) == 20
+        bundle = get_product(archive.catalog, "urn:nasa:pds:ladee.spice")
+        assert bundle["product_class"] == "Product_Bundle" and bundle["members"]
+        kernels = get_product(archive.catalog, "urn:nasa:pds:ladee.spice:spice_kernels")
+        assert len(kernels["members"]) == 14  # the rows of collection_spice_kernels_inventory_v001.csv
+        assert {m["status"] for m in kernels["members"]} == {"P"}
+    assert _blobs_are_intact(data_dir) >= 16
+
+
+def test_files_measured_against_label(data_dir: Path) -> None:
+    label = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    with open_archive(data_dir) as archive:
+        ingest(archive, [label])
+        row = get_product(archive.catalog, "urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr")
+    data = (label.parent / "201401031400_rdr.tab").read_bytes()
+    (f,) = row["files"]
+    assert f["name"] == "201401031400_rdr.tab" and f["status"] == "ok"
+    assert f["size"] == len(data) and f["declared_size"] is None  # this label declares no file_size
+    assert f["sha256"] == hashlib.sha256(data).hexdigest()
+    assert row["start"] == "2014-01-03T13:59:59.993Z" and row["targets"] == ["Moon"]
+
+
+def test_new_versions_kept_beside_old_and_latest_resolves(data_dir: Path) -> None:
+    base = corpus_file("pds4/non_lunar/mars2020_spice_versions")
+    with open_archive(data_dir) as archive:
+        r1 = ingest(archive, [base / "naif1"])
+        r2 = ingest(archive, [base / "naif2"])
+        r3 = ingest(archive, [base / "naif3"])
+        assert r1.added > 0 and r2.new_versions >= 2 and r3.new_versions >= 2
+        lid = "urn:nasa:pds:mars2020.spice"
+        versions = archive.catalog.versions(lid)
+        assert versions == [f"{lid}::1.0", f"{lid}::2.0", f"{lid}::3.0"]
+        assert get_product(archive.catalog, lid)["lidvid"] == f"{lid}::3.0"
+        assert get_product(archive.catalog, f"{lid}::1.0")["versions"] == versions
+        latest = search(archive.catalog, Query(lids=[lid], latest_only=True))
+        assert [r["lidvid"] for r in latest] == [f"{lid}::3.0"]
+        coll = get_product(archive.catalog, "urn:nasa:pds:mars2020.spice:spice_kernels")
+        assert {m["status"] for m in coll["members"]} == {"P", "S"}
+
+
+def test_bad_input_becomes_findings_and_the_rest_goes_in(data_dir: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "mixed"
+    shutil.copytree(corpus_file("pds4/chandrayaan1/m3_partial"), tree / "m3")
+    shutil.copytree(corpus_file("pds4/lro/diviner"), tree / "diviner")
+    shutil.copytree(corpus_file("pds4/non_lunar/maven_iuvs_unicode_name"), tree / "maven")
+    (tree / "empty.xml").write_bytes(b"")
+    (tree / "truncated.xml").write_bytes((tree / "diviner" / "201401031400_rdr.xml").read_bytes()[:900])
+    (tree / "xxe.xml").write_bytes(
+        b'<?xml version="1.0"?>\n<!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+        b'<Product_Observational xmlns="http://pds.nasa.gov/pds4/pds/v1">&x;</Product_Observational>'
+    )
+    lols = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    (tree / "lol.xml").write_text(
+        f'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY l0 "lol">{lols}]><p>&l9;</p>'
+    )
+    (tree / "diviner" / "201401031400_rdr.tab").unlink()
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [tree])
+        assert report.added == 2 and report.failed == 6
+        bad = {Path(f.path).name: f for f in report.findings if f.message_id == MSG_INVALID_LABEL}
+        assert set(bad) == {"M3G20081118T222604_V01_RFL.xml_partial", "M3G20090513T150646_V03_RDN.xml_partial",
+                            "empty.xml", "truncated.xml", "xxe.xml", "lol.xml"}
+        assert all(f.message and "\n" not in f.message for f in bad.values())
+        assert bad["M3G20090513T150646_V03_RDN.xml_partial"].line is not None
+        missing = [f for f in report.findings if f.message_id == MSG_MISSING_FILE]
+        assert len(missing) == 1 and "201401031400_rdr.tab" in missing[0].message
+        maven = search(archive.catalog, Query(text="IUVS"))
+        assert maven and maven[0]["label_format"] == "pds4"
+        row = get_product(archive.catalog, maven[0]["lidvid"])
+        assert row["label"]["name"] == "äf.xml" and row["files"][0]["name"] == "äf.fits"
+    rows = sqlite3.connect(data_dir / "catalog.sqlite").execute("SELECT count(*) FROM findings").fetchone()
+    assert rows[0] == len(report.findings)
+
+
+def test_missing_path_is_a_user_error(data_dir: Path, tmp_path: Path) -> None:
+    with open_archive(data_dir) as archive, pytest.raises(PathNotFound):
+        ingest(archive, [tmp_path / "nope"])
+
+
+def test_whole_corpus_ingests_without_crash(data_dir: Path) -> None:
+    corpus = shared_corpus()
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [corpus / "pds4", corpus / "pds3"])
+        assert report.added + report.new_versions > 200
+        for f in report.findings:
+            assert f.path and f.message and "\n" not in f.message
+    # Every PDS3 label under pds3/ was catalogued or gave a finding naming it.
+    pds3_labels = {str(p.resolve()) for p in (corpus / "pds3").rglob("*.lbl")}
+    db = sqlite3.connect(data_dir / "catalog.sqlite")
+    catalogued = {r[0] for r in db.execute("SELECT source_path FROM products WHERE label_format='pds3'")}
+    failed = {f.path for f in report.findings if f.message_id == MSG_INVALID_LABEL}
+    assert pds3_labels <= catalogued | failed
+    _blobs_are_intact(data_dir)

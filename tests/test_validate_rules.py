@@ -1,0 +1,154 @@
+"""Label-level and tree-level rules one by one, and the report's shape (validate's summary keys)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from lunarchive.errors import PathNotFound, UserError
+from lunarchive.validate import render_text, validate_paths
+from lunarchive.validate.label_rules import check_image, naming_problem
+
+from .conftest import corpus_file
+
+INVALID = "error.validation.invalid_label"
+
+
+def _ids(report: object) -> Counter[str]:
+    return Counter(f.message_id for f in report.all_findings())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("name", "is_dir", "problem"),
+    [
+        ("core", False, "base_name"),
+        ("core.vmac", False, None),
+        ("this_file_should_be_ok_core.tab", False, None),
+        ("a.out", False, "file_name"),
+        ("file_with_bad_char_#_.txt", False, "name_chars"),
+        ("3juno_lwr01896_ines fits headers.pdfa.xml", False, "name_chars"),
+        ("äf.xml", False, "name_chars"),
+        ("_leading.xml", False, "name_chars"),
+        ("x" * 256, False, "name_long"),
+        ("data.raw", True, "dir_chars"),
+        ("aux", True, "dir_name"),
+        ("data_raw", True, None),
+    ],
+)
+def test_file_and_directory_names(name: str, is_dir: bool, problem: str | None) -> None:
+    found = naming_problem(name, is_dir=is_dir)
+    assert (found[0] if found else None) == problem
+
+
+def test_labels_that_are_not_well_formed(tmp_path: Path) -> None:
+    good = corpus_file("pds4/invalid/esa_test_filesize_mismatch/minimal_test_product_good2.xml").read_bytes()
+    (tmp_path / "empty.xml").write_bytes(b"")
+    (tmp_path / "truncated.xml").write_bytes(good[: len(good) // 2])
+    shutil.copyfile(corpus_file("pds4/chandrayaan1/m3_partial/M3G20090513T150646_V03_RDN.xml_partial"),
+                    tmp_path / "fragment.xml")  # fmt: skip
+    (tmp_path / "notpds.xml").write_bytes(b"<?xml version='1.0'?><catalog><book/></catalog>")
+    report = validate_paths([tmp_path])
+    by_name = {Path(r.path).name: r for r in report.products}
+    assert set(by_name) == {"empty.xml", "truncated.xml", "fragment.xml", "notpds.xml"}
+    for r in by_name.values():
+        (f,) = r.findings
+        assert f.message_id == INVALID and r.status == "FAIL" and "\n" not in f.message
+    assert by_name["fragment.xml"].findings[0].line is not None
+    assert report.exit_code == 1
+
+
+def test_broken_and_good_images(tmp_path: Path) -> None:
+    png = corpus_file("basemap/moon/moon_256x128.png")
+    assert check_image(str(png)) == []
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(png.read_bytes()[:20_000])
+    (f,) = check_image(str(cut))
+    assert f.message_id == "error.file.not_png_compliant"
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(png.read_bytes())
+    (f,) = check_image(str(fake))
+    assert f.message_id == "error.file.not_jpeg_compliant" and "PNG" in f.message
+
+
+def test_truncated_jpeg_from_the_corpus_is_reported() -> None:
+    broken = corpus_file("basemap/broken/moon_texture_truncated.jpg")
+    report = validate_paths([broken])
+    assert _ids(report) == Counter({"error.file.not_jpeg_compliant": 1}) and report.exit_code == 1
+
+
+def test_duplicate_lidvid_in_an_inventory(tmp_path: Path) -> None:
+    src = corpus_file("pds4/invalid/voyager_collection_records_mismatch/collection6.xml")
+    csv = (src.parent / "collection_document.csv").read_bytes()
+    lines = csv.split(b"\r\n")
+    (tmp_path / "collection_document.csv").write_bytes(b"\r\n".join(lines[:6] + [lines[2]] + lines[6:]))
+    (tmp_path / src.name).write_bytes(
+        src.read_bytes().replace(b"<records>6</records>", b"<records>8</records>")
+    )
+    ids = _ids(validate_paths([tmp_path / src.name]))
+    assert ids["error.inventory.duplicate_lidvid"] == 1
+    assert ids["error.table.records_mismatch"] == 0  # 8 rows for 8 records
+
+
+def test_clean_bundle_passes_with_integrity_checks() -> None:
+    report = validate_paths([corpus_file("pds4/clps/pitms_bundle")])
+    assert report.rule_set == "pds4.bundle" and report.exit_code == 0
+    s = report.summary()
+    assert (
+        s["totalErrors"] == 0
+        and s["productValidation"]["passed"] == 3
+        and s["productValidation"]["failed"] == 0
+    )
+    assert s["referentialIntegrity"]["failed"] == 0
+
+
+def test_bundle_with_a_missing_member_and_an_unlisted_product(tmp_path: Path) -> None:
+    tree = tmp_path / "pitms"
+    shutil.copytree(corpus_file("pds4/clps/pitms_bundle"), tree)
+    inventory = next(tree.rglob("collection*.csv"))
+    rows = inventory.read_bytes().split(b"\r\n")
+    inventory.write_bytes(rows[0].replace(b"::1.0", b"::9.0") + b"\r\n" + b"\r\n".join(rows[1:]))
+    report = validate_paths([tree])
+    assert _ids(report) == Counter(
+        {"warning.integrity.member_not_found": 1, "warning.integrity.unreferenced_member": 1}
+    )
+    assert report.exit_code == 0 and report.summary()["totalWarnings"] == 2
+
+
+def test_report_json_has_validates_summary_keys() -> None:
+    label = corpus_file("pds4/invalid/kaguya_bundle_bad_filenames/bundle_kaguya_derived.xml")
+    report = validate_paths([label], rule_set="pds4.bundle")
+    doc = json.loads(json.dumps(report.to_dict()))
+    s = doc["summary"]
+    assert {
+        "totalErrors",
+        "totalWarnings",
+        "productValidation",
+        "referentialIntegrity",
+        "messageTypes",
+    } <= set(s)
+    for phase in ("productValidation", "referentialIntegrity"):
+        assert {"passed", "failed", "skipped"} <= set(s[phase])
+    assert sum(n for k, n in s["messageTypes"].items() if k.startswith("error.")) == s["totalErrors"]
+    statuses = Counter(p["status"] for p in doc["products"])
+    assert statuses == Counter({"SKIP": 6, "PASS": 3, "FAIL": 2})
+    juno = next(p for p in doc["products"] if "3juno" in p["label"])
+    assert {m["type"] for m in juno["messages"]} == {
+        "error.file.name_has_invalid_characters",
+        "error.label.missing_file",
+    }
+    assert any("line" in m for m in juno["messages"])
+    text = render_text(report)
+    assert "FAIL: " in text and "SKIP: " in text and "7 error(s)" in text and "13 warning(s)" in text
+
+
+def test_usage_errors() -> None:
+    with pytest.raises(PathNotFound):
+        validate_paths(["/nonexistent/label.xml"])
+    with pytest.raises(UserError):
+        validate_paths([corpus_file("pds4/clps/pitms_bundle")], rule_set="pds4.nope")
+    with pytest.raises(UserError):
+        validate_paths([])

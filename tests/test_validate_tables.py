@@ -1,0 +1,227 @@
+"""Table definitions and table contents: real tables read as their labels define them, and bad input
+(built in tmp_path from real files) giving findings, not crashes, in bounded memory."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lunarchive.formats.pds4 import parse_label
+from lunarchive.formats.tables import DelimitedReader, FixedReader, tables_from_tree
+from lunarchive.formats.xmlsafe import parse_xml
+from lunarchive.validate import validate_paths
+from lunarchive.validate.table_rules import check_table_content
+
+from .conftest import corpus_file
+
+DIVINER = "pds4/lro/diviner/201401031400_rdr.xml"
+
+
+def _copy(rel_label: str, dest: Path, *data: str) -> Path:
+    """The label and its data files (each found with corpus_file) side by side in ``dest``."""
+    label = corpus_file(rel_label)
+    shutil.copyfile(label, dest / label.name)
+    for name in data:
+        shutil.copyfile(corpus_file(str(Path(rel_label).parent / name)), dest / name)
+    return dest / label.name
+
+
+def _tables(label: Path) -> list:
+    return tables_from_tree(parse_xml(label.read_bytes(), str(label)), str(label.parent.resolve()))
+
+
+def _errors(path: Path, **kw: object) -> Counter[str]:
+    report = validate_paths([path], **kw)  # type: ignore[arg-type]
+    return Counter(f.message_id for f in report.all_findings() if f.severity in ("error", "warning"))
+
+
+@pytest.fixture
+def diviner(tmp_path: Path) -> tuple[Path, bytes, bytes]:
+    """A writable copy of the Diviner RDR product: (label path, label bytes, table bytes)."""
+    copy = _copy(DIVINER, tmp_path, "201401031400_rdr.tab")
+    return copy, copy.read_bytes(), copy.with_suffix(".tab").read_bytes()
+
+
+def test_character_table_definition_follows_the_label(diviner: tuple[Path, bytes, bytes]) -> None:
+    (table,) = _tables(diviner[0])
+    assert (table.kind, table.offset, table.records, table.record_length) == ("character", 1368, 10, 342)
+    assert len(table.fields) == 33 and table.delimiter_bytes == b"\r\n" and not table.problems
+    jdate = table.fields[2]
+    assert (jdate.name, jdate.offset, jdate.length, jdate.data_type) == ("jdate", 31, 17, "ASCII_Real")
+    assert jdate.maximum == 2456661.084471756 and "-9999" in jdate.constants
+
+
+def test_nested_groups_expand_to_absolute_offsets() -> None:
+    (table,) = _tables(corpus_file("pds4/apollo/sws/a12_sws_1975124_l1_arcsav_yz_tab.xml"))
+    assert not table.problems
+    assert len(table.fields) == 5 + 14 * (2 + 7 * 2)
+    offsets = [f.offset for f in table.fields]
+    assert offsets == sorted(offsets) and offsets[5] == 34 + 3  # group at byte 35, first field at 4
+    assert table.fields[-1].offset + table.fields[-1].length <= table.record_length - 2
+
+
+def test_group_length_that_does_not_fit_its_fields_is_a_definition_problem() -> None:
+    (table,) = _tables(corpus_file("pds4/invalid/apollo_sws_table_definition/b.xml"))
+    assert table.problems and "group_length is smaller" in table.problems[0]
+
+
+def test_binary_table_with_packed_bit_fields_reads_clean(tmp_path: Path) -> None:
+    rel = "pds4/invalid/kaguya_bundle_bad_filenames/VALID_odf07155_msgr_11_with_bad_char_#_.xml"
+    label = _copy(rel, tmp_path, "odf07155.dat")
+    tables = _tables(label)
+    assert len(tables) == 13 and all(t.kind == "binary" and not t.problems for t in tables)
+    assert any(f.bits for t in tables for f in t.fields)
+    product = parse_label(label)
+    for t in tables:
+        check = check_table_content(t, product.label_path or "", product.lidvid)
+        assert check.findings == [], check.findings[:3]
+
+
+def test_fixed_reader_stops_at_declared_records_and_chunks(diviner: tuple[Path, bytes, bytes]) -> None:
+    (table,) = _tables(diviner[0])
+    reader = FixedReader(table, chunk_bytes=342 * 3)
+    chunks = list(reader)
+    assert [c.shape for c in chunks] == [(3, 342), (3, 342), (3, 342), (1, 342)]
+    assert reader.records_read == 10 and reader.tail == b""
+    assert bytes(chunks[0][0, -2:]) == b"\r\n"
+
+
+def test_delimited_reader_reads_inventory_lines() -> None:
+    (table,) = _tables(corpus_file("pds4/invalid/voyager_collection_records_mismatch/collection6.xml"))
+    reader = DelimitedReader(table, chunk_bytes=64)
+    lines = [line for chunk in reader for line in chunk]
+    assert reader.records_read == 6 == len(lines)  # declared 6 of 7: stops there, as validate does
+    assert all(line.endswith(b"\r") for line in lines) and lines[0].startswith(b"P,urn:nasa:pds:")
+
+
+@pytest.mark.parametrize(
+    ("rel", "data"),
+    [
+        (DIVINER, "201401031400_rdr.tab"),
+        ("pds4/lro/lend/lend_rdr_dld_20240615.xml", "lend_rdr_dld_20240615.dat"),
+        ("pds4/apollo/sws/a12_sws_1975124_l1_arcsav_yz_tab.xml", "b.tab"),
+    ],
+)
+def test_real_tables_have_clean_content(rel: str, data: str, tmp_path: Path) -> None:
+    label = _copy(rel, tmp_path, data)
+    product = parse_label(label)
+    for t in _tables(label):
+        check = check_table_content(t, product.label_path or "")
+        assert check.findings == [] and check.bytes_read > 0
+
+
+def test_value_above_field_statistics_maximum_names_record_and_field() -> None:
+    report = validate_paths(
+        [corpus_file("pds4/invalid/lro_diviner_max_out_of_range/201401031400_rdr_max_FAIL.xml")]
+    )
+    (f,) = report.all_findings()
+    assert f.message_id == "error.table.field_value_out_of_min_max_range"
+    assert "record 10, field 33 (qmi)" in f.message and "130" in f.message and "128" in f.message
+
+
+def test_shorter_table_is_a_truncated_object(diviner: tuple[Path, bytes, bytes]) -> None:
+    label, _, tab = diviner
+    label.with_suffix(".tab").write_bytes(tab[:3000])
+    report = validate_paths([label])
+    (f,) = report.all_findings()
+    assert f.message_id == "error.label.table_definition_problem" and "truncated" in f.message
+    assert f.line is not None
+
+
+def test_longer_table_is_not_an_error(diviner: tuple[Path, bytes, bytes]) -> None:
+    label, _, tab = diviner
+    label.with_suffix(".tab").write_bytes(tab + tab[1368 : 1368 + 342 * 2])
+    assert _errors(label) == Counter()
+
+
+def test_absurd_record_count_is_a_finding_in_no_time(diviner: tuple[Path, bytes, bytes]) -> None:
+    label, text, _ = diviner
+    label.write_bytes(text.replace(b"<records>10</records>", b"<records>1000000000000</records>"))
+    t0 = time.perf_counter()
+    assert _errors(label) == Counter({"error.label.table_definition_problem": 1})
+    assert time.perf_counter() - t0 < 2
+
+
+def test_absurd_record_count_in_a_delimited_table(tmp_path: Path) -> None:
+    src = corpus_file(
+        "pds4/invalid/kaguya_bundle_bad_filenames/data_spectra/kgrs_calibrated_spectra_per1.xml"
+    )
+    shutil.copyfile(src.with_suffix(".csv"), tmp_path / src.with_suffix(".csv").name)
+    label = tmp_path / src.name
+    label.write_bytes(src.read_bytes().replace(b"<records>1</records>", b"<records>1000000000000</records>"))
+    report = validate_paths([label])
+    (f,) = [f for f in report.all_findings() if f.severity == "error"]
+    assert (
+        f.message_id == "error.table.records_mismatch"
+        and "1000000000000" in f.message
+        and "holds 1" in f.message
+    )
+
+
+def test_unknown_data_type_is_a_definition_problem(diviner: tuple[Path, bytes, bytes]) -> None:
+    label, text, _ = diviner
+    label.write_bytes(
+        text.replace(b"<data_type>ASCII_Real</data_type>", b"<data_type>ASCII_Realz</data_type>", 1)
+    )
+    report = validate_paths([label])
+    (f,) = report.all_findings()
+    assert f.message_id == "error.label.table_definition_problem" and "ASCII_Realz" in f.message
+
+
+def test_binary_garbage_gives_capped_findings_not_a_crash(diviner: tuple[Path, bytes, bytes]) -> None:
+    label, _, tab = diviner
+    rng = np.random.default_rng(4)
+    garbage = bytes(np.frombuffer(tab, np.uint8)[rng.permutation(len(tab) - 1368) + 1368])
+    label.with_suffix(".tab").write_bytes(tab[:1368] + garbage)
+    counts = _errors(label)
+    assert counts["error.table.field_value_data_type_mismatch"] >= 50
+    assert counts["error.table.missing_CRLF"] >= 9
+    assert all(n <= 201 for n in counts.values())  # capped per kind (+1 line saying how many more)
+
+
+def test_bad_number_and_lf_line_ends(diviner: tuple[Path, bytes, bytes]) -> None:
+    label, _, tab = diviner
+    data = bytearray(tab)
+    i = tab.index(b"2456661.083333990")
+    data[i : i + 5] = b"24x66"
+    label.with_suffix(".tab").write_bytes(bytes(data))
+    report = validate_paths([label])
+    (f,) = report.all_findings()
+    assert f.message_id == "error.table.field_value_data_type_mismatch" and "field 3 (jdate)" in f.message
+    label.with_suffix(".tab").write_bytes(tab[:1368] + tab[1368:].replace(b"\r\n", b" \n"))
+    assert _errors(label) == Counter({"error.table.missing_CRLF": 10})
+
+
+def test_delimited_table_with_lf_and_a_bad_member_status(tmp_path: Path) -> None:
+    src = corpus_file("pds4/invalid/voyager_collection_records_mismatch/collection6.xml")
+    csv = src.parent / "collection_document.csv"
+    rows = csv.read_bytes().split(b"\r\n")
+    (tmp_path / csv.name).write_bytes(b"\r\n".join([b"X" + rows[0][1:], *rows[1:]]).replace(b"\r\n", b"\n"))
+    label = tmp_path / src.name
+    label.write_bytes(src.read_bytes())
+    counts = _errors(label)
+    assert counts["error.inventory_table.invalid_member_status"] == 1
+    assert counts["error.table.missing_CRLF"] == 6  # the 6 records the label declares
+    assert counts["error.label.filesize_mismatch"] == 1 and counts["error.label.checksum_mismatch"] == 1
+
+
+def test_large_table_is_read_in_bounded_memory(diviner: tuple[Path, bytes, bytes]) -> None:
+    label, text, tab = diviner
+    records = tab[1368:]
+    n = 6000  # 600 repetitions of the 10 real records: about 20 MB
+    label.with_suffix(".tab").write_bytes(tab[:1368] + records * (n // 10))
+    label.write_bytes(text.replace(b"<records>10</records>", f"<records>{n}</records>".encode()))
+    product = parse_label(label)
+    (table,) = _tables(label)
+    tracemalloc.start()
+    check = check_table_content(table, product.label_path or "", chunk_bytes=1 << 20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert check.findings == [] and check.bytes_read == n * 342
+    assert peak < 8 << 20, f"peak {peak / 1e6:.1f} MB for a {n * 342 / 1e6:.1f} MB table"
