@@ -16,10 +16,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 demo: venv
 	$(BIN)/lunarchive ingest examples --data-dir $(DATA)
 	$(BIN)/lunarchive search --target moon --data-dir $(DATA) --limit 20
 	$(BIN)/lunarchive search --text kernel --latest --data-dir $(DATA) --limit 10
+	@echo "lunarchive demo: serving $(DATA) at http://$(HOST):$(PORT)/  (STAC API; try http://$(HOST):$(PORT)/search?bbox=40,-83,50,-81 ; Ctrl-C stops)"
+	$(BIN)/lunarchive serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
 
 test: venv
 	$(BIN)/ruff check src tests bench

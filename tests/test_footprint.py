@@ -70,8 +70,9 @@ def test_poles_and_zero_height() -> None:
 def test_query_edges_on_the_antimeridian_are_mirrored() -> None:
     assert set(point_parts(180, 5)) == {Box(-180, 5, -180, 5), Box(180, 5, 180, 5)}
     assert Box(-180, 0, -180, 10) in query_box_parts([170, 0, 180, 10])
+    assert point_parts(-181, 0) == (Box(179, 0, 179, 0),)
     with pytest.raises(InvalidQuery):
-        point_parts(400, 0)
+        point_parts(800, 0)
 
 
 def test_corners_hull_split_and_polar() -> None:

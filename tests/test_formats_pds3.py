@@ -82,7 +82,7 @@ VALUES = [
     "(1, 2, 3)", "()", "(\n)", "((1,2),(3,4))", "{A, B, A}", "{}", '{1, 1.0, "1"}', "{(1,2)}",
     "(1 <m>, 2 <s>)", "1 <deg>", "1.5 <W*m**-2*sr**-1>", "(1,2) <DEG>", "1 < m >", "1 <km\n/s>",
     "1/* c */<m>", "( /*c*/ 1 , /*d*/ 2 /*e*/ )", "A # comment\n", "1;", "OBJECT", "END", "<m>", ",",
-    "AB-\n   CD", "'it''s'", "a*/b", "é", "-", "e5", "1e",
+    "AB-\n   CD", "'it''s'", "a*/b", "é", "-", "e5", "1e", "\xa0", "1 \x1c", "A\xa0B",
 ]
 NAMES = ["KEY", "^IMAGE", "LRO:X", "a", "X-Y", "x/y", "K*", "NaN", "123", "END", "OBJECT"]
 
@@ -98,7 +98,8 @@ def _statement(rng: random.Random, depth: int) -> str:
                            f"{end} /*c*/ = /*d*/ {name}\n", "END\n"])
         return f"{begin} = {name}\n{body}{tail}"
     if r < 0.17:
-        return rng.choice(["/* comment */\n", "# hash comment\n", "\n", "/* multi\n line */\n", ";\n"])
+        return rng.choice(["/* comment */\n", "# hash comment\n", "\n", "/* multi\n line */\n", ";\n",
+                           "# a /* b\n", "# x */ K9 = 1\n", "/* # */\n", "# 16#FF#\n", "# a/b\n"])
     name = rng.choice(NAMES) if rng.random() < 0.3 else f"K{rng.randint(0, 5)}"
     equals = rng.choice([" = ", "=", " =\n  ", " /*x*/ = "])
     return f"{name}{equals}{rng.choice(VALUES)}{rng.choice(['', ';', ' /*t*/', ' # h'])}\n"
@@ -132,6 +133,9 @@ def test_fast_reader_grammar_constants_are_pvls() -> None:
     grammar = pvl.grammar.OmniGrammar()
     assert odl.WHITESPACE == "".join(grammar.whitespace)
     assert set(odl.RESERVED) == set(grammar.reserved_characters)
+    other = "".join(c for c in map(chr, range(0x110000)) if c.isspace() and c not in odl.WHITESPACE)
+    assert len(odl._OTHER_SPACE.findall(other)) == len(other)
+    assert odl._OTHER_SPACE.search(odl.WHITESPACE + "AZaz09_-") is None
 
 
 @pytest.mark.parametrize("text", [
@@ -140,6 +144,8 @@ def test_fast_reader_grammar_constants_are_pvls() -> None:
     "A = 16#FF\nEND",                         # radix number that does not close
     "A = x */ y\nEND",                        # stray comment end
     "A = (1, 2,)\nEND",                       # trailing comma
+    "A = 1 \xa0\nB = 2\nEND",                 # a token of no-break space: pvl skips it as white space
+    "\xa0 = 2\nEND",
 ])
 def test_fast_reader_hands_subtle_labels_to_pvl(text: str) -> None:
     with pytest.raises(odl.Unsupported):
@@ -153,6 +159,32 @@ def test_fast_reader_hands_subtle_labels_to_pvl(text: str) -> None:
     except FormatError as err:
         got = err.message
     assert same(got, expected)
+
+
+def test_label_pvl_would_loop_on_gives_format_error(tmp_path: Path) -> None:
+    # pvl's OmniParser never returns on an empty value followed by a numeric name (it re-reads "=" for
+    # ever); read_label budgets pvl's tokens and reports a FormatError instead of hanging ingest.
+    path = tmp_path / "loop.lbl"
+    path.write_text("PDS_VERSION_ID = PDS3\nK =\n123 = 1\nEND\n")
+    for fast in (True, False):
+        with pytest.raises(FormatError, match="loops"):
+            pds3.read_label(path, fast=fast)
+
+
+def test_deeply_nested_value_is_an_error_not_a_crash() -> None:
+    text = "A = " + "(" * 3000 + "1" + ")" * 3000 + "\nEND"
+    with pytest.raises(FormatError):
+        odl.loads(text)
+
+
+def test_viking_inline_format_file_ends_the_label_as_pvl_does() -> None:
+    # The Viking EDR label pastes a format file, END and all, inside OBJECT = ENGINEERING_TABLE. pvl drops
+    # the blocks still open at that END and stops; the fast reader does the same (and is not a fallback).
+    text = odl.label_text(corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl"))
+    label = odl.loads_fast(text)
+    assert same(label, odl.loads_pvl(text))
+    assert "ENCODING_HISTOGRAM" in label and "ENGINEERING_TABLE" not in label and "IMAGE" not in label
+    assert label["^IMAGE"] == 1122 and label["DATA_SET_ID"] == "VO1/VO2-M-VIS-2-EDR-V2.0"
 
 
 # ------------------------------------------------------------------------------------------ hand checks

@@ -287,6 +287,37 @@ def places(
     out.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    body: Annotated[str, typer.Option(help="Body that spatial filters without one refer to.")] = "moon",
+    workers: Annotated[int, typer.Option(help="Worker processes (each with its own connections).")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the catalogue over HTTP: STAC API, PDS Search API routes and verified downloads.
+
+    Example: lunarchive serve --data-dir ./lunarchive-data --port 8000   (then open http://127.0.0.1:8000/)
+    """
+    import os
+
+    import uvicorn
+
+    from .api import create_app
+    from .config import resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    err.print(f"lunarchive: serving {root} at http://{host}:{port}/ (STAC API at /, docs at /docs)",
+              markup=False, highlight=False)
+    if workers > 1:
+        os.environ["LUNARCHIVE_DATA"], os.environ["LUNARCHIVE_BODY"] = str(root), body
+        create_app(root, default_body=body)  # fail here, once, on a bad data directory
+        uvicorn.run("lunarchive.api.app:create_app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+    else:
+        uvicorn.run(create_app(root, default_body=body), host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     """Entry point: run the app, turning lunarchive errors into one line and an exit code."""
     try:

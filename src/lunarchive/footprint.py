@@ -294,8 +294,8 @@ def point_parts(lon: float, lat: float) -> tuple[Box, ...]:
 def _check_query_lons(*lons: float) -> None:
     _finite(*lons)
     for v in lons:
-        if not -180.0 <= v <= 360.0:
-            raise InvalidQuery(f"longitude {v} is outside -180..360")
+        if not -360.0 <= v <= 720.0:
+            raise InvalidQuery(f"longitude {v} is outside -360..720")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ _PDS4_SUFFIXES = (".xml", ".lblx")
 _PDS3_SUFFIXES = (".lbl",)
 _ATTACHED_SUFFIXES = (".img", ".imq", ".dat", ".qub", ".cub")
 
-INGEST_TABLE_LIMIT = 4 << 20
+INGEST_TABLE_LIMIT = 1 << 20
 """Tables with more bytes than this (from their offset to the end of their file) are not content-checked
 during ingest (every other product-level rule is); ``lunarchive validate`` checks them whatever their size."""
 _INGEST_CHECKS = validation.Options(max_table_bytes=INGEST_TABLE_LIMIT, inventory_content=False)

@@ -6,12 +6,34 @@ one place; for now every viewer is anonymous and sees everything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
-from .catalog.base import Catalog, ProductRow
+from .catalog.base import Catalog, Filter, Page, ProductRow
+from .errors import NotFound
 from .query import Query
+from .store.base import Store, check_sha256
 
-__all__ = ["ANONYMOUS", "Viewer", "count", "get_label", "get_product", "resolve", "search"]
+__all__ = [
+    "ANONYMOUS",
+    "Viewer",
+    "collection_groups",
+    "count",
+    "count_where",
+    "details",
+    "file_info",
+    "get_label",
+    "get_product",
+    "member_of",
+    "members",
+    "open_file",
+    "product_file",
+    "resolve",
+    "search",
+    "search_page",
+    "walk",
+]
 
 
 @dataclass(frozen=True)
@@ -47,3 +69,80 @@ def get_product(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> Pro
 def get_label(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> bytes:
     """The original label bytes of a product."""
     return catalog.label(resolve(catalog, ident, viewer))
+
+
+# -- browsing: the reads behind the HTTP API --------------------------------------------------------------
+def search_page(catalog: Catalog, query: Query, page: Page, viewer: Viewer = ANONYMOUS) -> list[ProductRow]:
+    """One keyset page of products matching ``query`` and ``page.where`` that ``viewer`` may see."""
+    return catalog.search_page(query, page)
+
+
+def count_where(catalog: Catalog, query: Query, where: Filter | None, viewer: Viewer = ANONYMOUS) -> int:
+    """How many products match ``query`` and ``where`` for ``viewer``."""
+    return catalog.count_where(query, where)
+
+
+def details(catalog: Catalog, lidvids: Sequence[str], viewer: Viewer = ANONYMOUS) -> dict[str, dict[str, Any]]:
+    """Files, footprint, finding counts, parent collection and label of each product (see Catalog.details)."""
+    return catalog.details(lidvids)
+
+
+def members(catalog: Catalog, ident: str, start: int = 0, limit: int = 100,
+            viewer: Viewer = ANONYMOUS) -> tuple[str, list[dict[str, Any]], int]:
+    """The member entries a collection or bundle lists (Primary and Secondary), with the total count."""
+    lidvid = resolve(catalog, ident, viewer)
+    return lidvid, catalog.members_page(lidvid, start, limit), catalog.count_members(lidvid)
+
+
+def member_of(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> list[str]:
+    """LIDVIDs of the collections and bundles listing a product (NotFound if the product is unknown)."""
+    lidvid = resolve(catalog, ident, viewer)
+    return catalog.containers(lidvid)
+
+
+def collection_groups(catalog: Catalog, viewer: Viewer = ANONYMOUS) -> list[dict[str, Any]]:
+    """The groups shown as collections: catalogued bundles and collections, LID-prefix groups, input kinds."""
+    return catalog.collection_groups()
+
+
+def file_info(catalog: Catalog, sha256: str, viewer: Viewer = ANONYMOUS) -> dict[str, Any]:
+    """A catalogued file with this sha256 (its name, size, md5 and a product naming it)."""
+    return catalog.file_by_digest(check_sha256(sha256))
+
+
+def product_file(catalog: Catalog, ident: str, name: str, viewer: Viewer = ANONYMOUS) -> dict[str, Any]:
+    """One stored file of a product by its name in the label (NotFound if absent or not stored)."""
+    lay = catalog.layout(resolve(catalog, ident, viewer))
+    for f in lay["files"]:
+        if f["name"] == name and f["sha256"] and f["status"] == "ok":
+            return {**f, "lidvid": lay["lidvid"]}
+    raise NotFound(f"{lay['lidvid']} has no stored file {name!r}")
+
+
+def open_file(catalog: Catalog, store: Store, sha256: str, viewer: Viewer = ANONYMOUS) -> BinaryIO:
+    """Open a stored blob for reading, once the catalogue says ``viewer`` may see a product naming it."""
+    file_info(catalog, sha256, viewer)
+    return store.open(sha256)
+
+
+def walk(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS, page: int = 500) -> Iterator[dict[str, Any]]:
+    """The layout (see Catalog.layout) of a product, then of every catalogued member, depth first: a bundle's
+    collections and their products. Reads members a page at a time, so memory stays flat whatever the size."""
+    root = resolve(catalog, ident, viewer)
+    stack: list[tuple[str, int | None]] = [(root, None)]
+    expanded: set[str] = set()
+    while stack:
+        lidvid, after = stack.pop()
+        if after is None:
+            lay = catalog.layout(lidvid)
+            yield lay
+            if lay["product_class"] in ("Product_Bundle", "Product_Collection") and lidvid not in expanded:
+                expanded.add(lidvid)
+                stack.append((lidvid, 0))
+            continue
+        batch = catalog.members_page(lidvid, 0, page, after=after)
+        if len(batch) == page:
+            stack.append((lidvid, int(batch[-1]["_pos"])))
+        for m in reversed(batch):
+            if m["lidvid"] is not None and m["lidvid"] not in expanded:
+                stack.append((m["lidvid"], None))

@@ -39,9 +39,10 @@ def m0001_initial(conn: sqlite3.Connection) -> None:
             failed INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE labels (
-            sha256 TEXT PRIMARY KEY,
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
             data BLOB NOT NULL
-        ) WITHOUT ROWID;
+        );
         CREATE TABLE products (
             id INTEGER PRIMARY KEY,
             lidvid TEXT NOT NULL UNIQUE,

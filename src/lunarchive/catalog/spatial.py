@@ -4,26 +4,45 @@ The R*Tree holds one row per footprint part. Its coordinates are 32-bit floats r
 only narrows the search; every candidate is then tested exactly against double-precision *auxiliary*
 columns of the same row (the part's box, its quadrilateral's vertices and edge normals, and the sines and
 cosines that the great-circle distance test needs), so no SQL function has to be registered and no row is
-read twice. Time is a dimension too (days since J2000, from the catalogue's normalised UTC strings), so a
+read twice. Time is a dimension too (16-day units since J2000, from the normalised UTC strings), so a
 box + time query touches only rows that pass both; the exact time test stays in the products query.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from ..bodies import Body, resolve_body
-from ..errors import InvalidQuery
-from ..footprint import Box, Cap, Footprint, Part, Piece, cap_for, point_parts, query_box_parts, query_pieces
+from ..errors import FormatError, InvalidQuery
+from ..footprint import (
+    Box,
+    Cap,
+    Footprint,
+    Part,
+    Piece,
+    cap_for,
+    footprint_of,
+    point_parts,
+    query_box_parts,
+    query_pieces,
+)
+from ..model import BBox, Product, Reference
 from ..query import Query
 
-__all__ = ["SCHEMA", "insert_footprint", "spatial_clauses"]
+__all__ = ["RTREE_INSERT", "SCHEMA", "backfill", "body_id", "index_rows", "insert_footprint", "spatial_clauses"]
 
 _J2000 = datetime(2000, 1, 1, 12, tzinfo=UTC)
 _NO_TIME = 0.0
+_TIME_UNIT_DAYS = 16.0
+"""The R*Tree's time unit: 16 days make a 15-year mission span about as many units as 360° of longitude,
+so the R* split (which compares box margins, a sum over dimensions) weighs time and space alike."""
+_PAD_DEG = 1e-6
+_PAD_TIME = 1e-4
 _VERTS = ("vx1", "vy1", "vx2", "vy2", "vx3", "vy3", "vx4", "vy4")
 _EDGES = ("n1x", "n1y", "c1", "n2x", "n2y", "c2", "n3x", "n3y", "c3", "n4x", "n4y", "c4")
 _TRIG = ("sin_w", "cos_w", "sin_e", "cos_e", "sin_s", "cos_s", "sin_n", "cos_n")
@@ -51,15 +70,16 @@ CREATE VIRTUAL TABLE footprint_rtree USING rtree(
 """DDL run by migration ``0002_footprints``."""
 
 
-def _days(utc: str | None) -> float | None:
-    """Days since J2000 of a normalised ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (monotonic in the text order)."""
+def _time(utc: str | None) -> float | None:
+    """R*Tree time of a normalised ``YYYY-MM-DDTHH:MM:SS.ffffffZ``: units of 16 days since J2000 (monotonic
+    in the text order, so the index never drops a product the exact text comparison keeps)."""
     if not utc:
         return None
-    dt = datetime.strptime(utc, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return (dt - _J2000).total_seconds() / 86400.0
+    return (datetime.fromisoformat(utc) - _J2000).total_seconds() / (86400.0 * _TIME_UNIT_DAYS)
 
 
-def _body_id(conn: sqlite3.Connection, body: Body) -> int:
+def body_id(conn: sqlite3.Connection, body: Body) -> int:
+    """The row id of ``body`` in ``footprint_bodies`` (added on first use)."""
     row = conn.execute("SELECT id FROM footprint_bodies WHERE name=?", (body.name,)).fetchone()
     if row is not None:
         return int(row[0])
@@ -71,19 +91,36 @@ def _body_id(conn: sqlite3.Connection, body: Body) -> int:
 def insert_footprint(conn: sqlite3.Connection, product_id: int, fp: Footprint, start_utc: str | None,
                      stop_utc: str | None) -> None:
     """Store a product's footprint (GeoJSON row) and index its parts (inside the caller's transaction)."""
-    import json
-
-    bid = _body_id(conn, fp.body)
+    bid = body_id(conn, fp.body)
     conn.execute("INSERT INTO footprints (product_id, body_id, source, geojson) VALUES (?,?,?,?)",
                  (product_id, bid, fp.source, json.dumps(fp.geometry())))
-    t = [v for v in (_days(start_utc), _days(stop_utc)) if v is not None] or [_NO_TIME]
-    t0, t1 = min(t), max(t)
-    marks = ",".join("?" * (9 + len(_AUX)))
-    conn.executemany(
-        f"INSERT INTO footprint_rtree VALUES ({marks})",
-        [(None, bid, bid, p.box.west, p.box.east, p.box.south, p.box.north, t0, t1,
-          *_aux_values(product_id, p)) for p in fp.parts],
-    )
+    conn.executemany(RTREE_INSERT, index_rows(product_id, bid, fp.parts, start_utc, stop_utc))
+
+
+RTREE_INSERT = f"INSERT INTO footprint_rtree VALUES ({','.join('?' * (9 + len(_AUX)))})"
+"""The statement ``index_rows`` rows go into (bulk loaders use both)."""
+
+
+def _widen(lo: float, hi: float, pad: float) -> tuple[float, float]:
+    return (lo - pad, hi + pad) if lo == hi else (lo, hi)
+
+
+def index_rows(product_id: int, body: int, parts: Iterable[Part], start_utc: str | None,
+               stop_utc: str | None) -> list[tuple[Any, ...]]:
+    """R*Tree rows for a footprint's parts: body, box and time dimensions, then the exact-test columns.
+
+    No indexed extent may be zero: the R*Tree chooses where to insert by the growth of box *volumes*, and
+    one flat dimension makes every volume 0 and the tree a list. So the body is ``id ± 0.25`` and a zero
+    width, height or duration is padded a little (the index only narrows; the exact tests decide).
+    """
+    t = [v for v in (_time(start_utc), _time(stop_utc)) if v is not None] or [_NO_TIME]
+    t0, t1 = _widen(min(t), max(t), _PAD_TIME)
+    rows = []
+    for p in parts:
+        w, e = _widen(p.box.west, p.box.east, _PAD_DEG)
+        s, n = _widen(p.box.south, p.box.north, _PAD_DEG)
+        rows.append((None, body - 0.25, body + 0.25, w, e, s, n, t0, t1, *_aux_values(product_id, p)))
+    return rows
 
 
 def _aux_values(product_id: int, part: Part) -> list[float | int]:
@@ -152,31 +189,34 @@ def spatial_clauses(q: Query) -> tuple[list[str], list[Any]]:
 def _union(s: _Sql, q: Query, body: Body, branches: list[tuple[Box, tuple[str, list[Any]]]]) -> str:
     """``p.id IN (...)`` over one R*Tree branch per query box, each with its exact test."""
     selects = []
+    t_start, t_stop = _time(q.start_utc), _time(q.stop_utc)
+    head = ("SELECT r.product_id FROM footprint_rtree r WHERE r.body0 <= (SELECT id FROM footprint_bodies"
+            " WHERE name = ?) AND r.body1 >= (SELECT id FROM footprint_bodies WHERE name = ?)"
+            " AND r.lon0 <= ? AND r.lon1 >= ? AND r.lat0 <= ? AND r.lat1 >= ?")
+    head += "" if t_start is None else " AND r.t1 >= ?"
+    head += "" if t_stop is None else " AND r.t0 <= ?"
+    times = [t for t in (t_start, t_stop) if t is not None]
     for box, (exact, exact_params) in branches:
-        parts = [f"r.body0 = (SELECT id FROM footprint_bodies WHERE name = {s.v(body.name)})",
-                 f"r.lon0 <= {s.v(box.east)}", f"r.lon1 >= {s.v(box.west)}",
-                 f"r.lat0 <= {s.v(box.north)}", f"r.lat1 >= {s.v(box.south)}"]
-        t_start, t_stop = _days(q.start_utc), _days(q.stop_utc)
-        if t_start is not None:
-            parts.append(f"r.t1 >= {s.v(t_start)}")
-        if t_stop is not None:
-            parts.append(f"r.t0 <= {s.v(t_stop)}")
-        s.params += exact_params
-        parts.append(exact)
-        selects.append("SELECT r.product_id FROM footprint_rtree r WHERE " + " AND ".join(parts))
+        s.params += [body.name, body.name, box.east, box.west, box.north, box.south, *times, *exact_params]
+        selects.append(f"{head} AND {exact}")
     return "p.id IN (" + " UNION ALL ".join(selects) + ")"
 
 
 def _box_exact(b: Box) -> tuple[str, list[Any]]:
-    """Exact test of a query box against a part: box overlap, then the quadrilateral's edges (SAT)."""
+    """Exact test of a query box against a part: box overlap, then the quadrilateral's edges (SAT).
+
+    A part whose R*Tree box (rounded outwards) lies inside the query passes without reading the exact
+    columns: its true box lies inside too, and so does the (non-empty) quadrilateral piece it bounds.
+    """
     w, s_, e, n = b.west, b.south, b.east, b.north
-    sql = "r.x0 <= ? AND r.x1 >= ? AND r.y0 <= ? AND r.y1 >= ?"
-    params: list[Any] = [e, w, n, s_]
+    inside = "(r.lon0 >= ? AND r.lon1 <= ? AND r.lat0 >= ? AND r.lat1 <= ?)"
+    overlap = "r.x0 <= ? AND r.x1 >= ? AND r.y0 <= ? AND r.y1 >= ?"
+    params: list[Any] = [w, e, s_, n, e, w, n, s_]
     edges = []
     for i in range(1, 5):
         edges.append(f"min(r.n{i}x*?, r.n{i}x*?) + min(r.n{i}y*?, r.n{i}y*?) <= r.c{i}")
         params += [w, e, s_, n]
-    return f"({sql} AND (r.kind = 0 OR ({' AND '.join(edges)})))", params
+    return f"({inside} OR ({overlap} AND (r.kind = 0 OR ({' AND '.join(edges)}))))", params
 
 
 def _piece_exact(piece: Piece) -> tuple[str, list[Any]]:
@@ -224,12 +264,6 @@ def _cap_exact(cap: Cap) -> tuple[str, list[Any]]:
 
 def backfill(conn: sqlite3.Connection) -> int:
     """Index the footprints of products catalogued before footprints existed; returns how many."""
-    import json
-
-    from ..errors import FormatError
-    from ..footprint import footprint_of
-    from ..model import BBox, Product, Reference
-
     done = 0
     rows = conn.execute(
         "SELECT id, lid, vid, product_class, targets, bbox_west, bbox_south, bbox_east, bbox_north, extra,"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from ..footprint import footprint_of
 from ..model import Finding, Product, parse_vid, split_lidvid
 from ..query import Query
 from ..times import normalize_utc
-from .base import Catalog, ProductRow
+from .base import Catalog, Filter, Page, ProductRow
 from .migrations import apply_migrations
 from .spatial import insert_footprint, spatial_clauses
 
@@ -60,6 +60,8 @@ class SqliteCatalog(Catalog):
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA busy_timeout=30000")
+            self.conn.execute("PRAGMA cache_size=-65536")
+            self.conn.execute("PRAGMA temp_store=MEMORY")
             apply_migrations(self.conn)
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
@@ -224,6 +226,43 @@ class SqliteCatalog(Catalog):
 
     def close(self) -> None:
         self.conn.close()
+
+    # -- browsing (the API's reads; SQL in sqlite_browse.py) -------------------------------------------
+    def search_page(self, query: Query, page: Page) -> list[ProductRow]:
+        from . import sqlite_browse
+        return sqlite_browse.search_page(self.conn, query, page)
+
+    def count_where(self, query: Query, where: Filter | None) -> int:
+        from . import sqlite_browse
+        return sqlite_browse.count_where(self.conn, query, where)
+
+    def details(self, lidvids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        from . import sqlite_browse
+        return sqlite_browse.details(self.conn, lidvids)
+
+    def members_page(self, lidvid: str, start: int, limit: int, after: int | None = None) -> list[dict[str, Any]]:
+        from . import sqlite_browse
+        return sqlite_browse.members_page(self.conn, lidvid, start, limit, after)
+
+    def count_members(self, lidvid: str) -> int:
+        from . import sqlite_browse
+        return sqlite_browse.count_members(self.conn, lidvid)
+
+    def containers(self, ident: str) -> list[str]:
+        from . import sqlite_browse
+        return sqlite_browse.containers(self.conn, ident)
+
+    def collection_groups(self) -> list[dict[str, Any]]:
+        from . import sqlite_browse
+        return sqlite_browse.collection_groups(self.conn)
+
+    def file_by_digest(self, sha256: str) -> dict[str, Any]:
+        from . import sqlite_browse
+        return sqlite_browse.file_by_digest(self.conn, sha256)
+
+    def layout(self, lidvid: str) -> dict[str, Any]:
+        from . import sqlite_browse
+        return sqlite_browse.layout(self.conn, lidvid)
 
 
 def _summary(row: tuple[Any, ...]) -> ProductRow:

@@ -46,6 +46,11 @@ def place_key(name: str) -> str:
     return "".join(ch for ch in plain.casefold() if ch.isalnum() or ch == "?")
 
 
+def _asked(text: str) -> str:
+    """The matching form of a name someone typed (a ``?`` there is punctuation, not a wildcard)."""
+    return place_key(text).replace("?", "")
+
+
 def _lon180(lon: float) -> float:
     return (lon + 180.0) % 360.0 - 180.0 if not -180.0 <= lon <= 180.0 else lon
 
@@ -158,14 +163,14 @@ class Gazetteer:
 
     def lookup(self, name: str) -> list[Place]:
         """Places whose name is ``name`` up to case, accents, spaces and punctuation (best source first)."""
-        key = place_key(name)
+        key = _asked(name)
         found = list(self._by_key.get(key, []))
         found += [p for rx, p in self._wild if rx.match(key) and p not in found]
         return sorted(found, key=lambda p: _SOURCE_RANK.get(p.source, 9))
 
     def search(self, text: str, limit: int = 20) -> list[Place]:
         """Exact matches first, then names starting with, then containing ``text``."""
-        key = place_key(text)
+        key = _asked(text)
         if not key:
             return []
         out = self.lookup(text)
@@ -177,7 +182,7 @@ class Gazetteer:
 
     def suggest(self, text: str, n: int = 5) -> list[str]:
         """The closest place names to ``text`` (for a "did you mean" message)."""
-        keys = difflib.get_close_matches(place_key(text), list(self._by_key), n=n, cutoff=0.6)
+        keys = difflib.get_close_matches(_asked(text), list(self._by_key), n=n, cutoff=0.6)
         return [self._by_key[k][0].name for k in keys]
 
     def resolve(self, name: str) -> Place:

@@ -10,6 +10,7 @@ Three pieces, shared by :mod:`lunarchive.formats.pds3` and its tests:
     The reference reader: pvl's permissive ``OmniParser`` (the strict ``PDSGrammar`` rejects 6 of the 16
     corpus labels: unquoted ``-``/``/`` in values, microsecond times) with one change: date/time values are
     left as the text the label writes (``2015-170T16:15:46.345`` stays a string), so nothing is reformatted.
+    pvl's tokens are budgeted, because OmniParser never returns on some malformed labels.
 
 ``loads_fast(text)``
     A regex tokenizer plus a small recursive-descent parser that produces exactly what ``loads_pvl`` produces
@@ -161,6 +162,7 @@ def _pvl() -> tuple[Any, Any]:
         import pvl.decoder
         import pvl.exceptions
         import pvl.grammar
+        import pvl.lexer
         import pvl.parser
 
     class TextTimeDecoder(pvl.decoder.OmniDecoder):
@@ -176,13 +178,50 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+class _PvlLoops(BaseException):
+    """pvl asked for far more tokens than the text holds: OmniParser loops on some malformed labels
+    (``K = <no value>`` then ``123 = 1``). A BaseException, so that pvl's own ``except Exception`` lets it by."""
+
+
+class _Budgeted:
+    """pvl's lexer generator with a budget on next(); send() and throw() pass straight through."""
+
+    __slots__ = ("tokens", "left")
+
+    def __init__(self, tokens: Any, budget: int) -> None:
+        self.tokens = tokens
+        self.left = budget
+
+    def __iter__(self) -> _Budgeted:
+        return self
+
+    def __next__(self) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise _PvlLoops
+        return next(self.tokens)
+
+    def send(self, value: Any) -> Any:
+        return self.tokens.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        return self.tokens.throw(*args)
+
+
 def loads_pvl(text: str) -> dict[str, Any]:
     """Parse label text with pvl (the reference reading); FormatError with pvl's reason and line."""
     pvl, decoder_cls = _pvl()
     grammar = pvl.grammar.OmniGrammar()
-    parser = pvl.parser.OmniParser(grammar=grammar, decoder=decoder_cls(grammar=grammar))
+
+    def lexer(s: str, g: Any, d: Any) -> _Budgeted:
+        # Real labels take under 0.5 next() calls per character; 8 per character means pvl is looping.
+        return _Budgeted(pvl.lexer.lexer(s, g=g, d=d), 8 * len(s) + 1000)
+
+    parser = pvl.parser.OmniParser(grammar=grammar, decoder=decoder_cls(grammar=grammar), lexer_fn=lexer)
     try:
         module = parser.parse(text)
+    except _PvlLoops:
+        raise FormatError("pvl cannot read this label (it loops on it; an empty value?)") from None
     except pvl.exceptions.LexerError as err:
         raise FormatError(f"{_one_line(err.msg)} (line {err.lineno}, column {err.colno})",
                           line=err.lineno) from None
@@ -212,9 +251,9 @@ _BARE = rf"(?:{_PLAIN}++|/(?!\*)|\*(?!/))++"  # '/*' opens a comment, '*/' is le
 
 # One match per token: leading white space and comments are skipped (possessively), then either a token
 # (the group) or one character nothing else accepts (an empty group: leave this label to pvl). A radix
-# prefix (``16#``) whose number does not close where pvl's lexer would close it also goes to group 2.
+# prefix (``16#``) whose number does not close where pvl's lexer would close it matches no token either.
 _TOKEN_RE = re.compile(
-    r"(?:[ \t\n\r\x0b\x0c]+|/\*.*?(?<!/)\*/|\#[^\n]*\n)*+"
+    r"(?:[ \t\n\r\x0b\x0c]+|/\*.*?(?<!/)\*/|\#[^\n/*]*\n)*+"  # pvl: '/*', '*/' act inside '#' comments
     r"(?:("
     r"[=(){},;]"
     rf"|(?![+-]?(?:1[0-6]|[2-9])\#){_BARE}"
@@ -225,6 +264,8 @@ _TOKEN_RE = re.compile(
     re.S,
 )
 _DASH_CONTINUATION = re.compile(r"-[\n\r\f]\s*")  # OmniParser.parse() removes these first
+# White space to Python (str.split) but not to the grammar: pvl's parser skips a token made only of these.
+_OTHER_SPACE = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _QUOTED_DASH = re.compile("-[\n\r\x0b\x0c][ \t\n\r\x0b\x0c]*")
 _WS_RUN = re.compile("[ \t\n\r\x0b\x0c]+")
 _NONDECIMAL = re.compile(r"([+-]?)([2-9]|1[0-6])#([+-]?)([0-9A-Fa-f]+)#")
@@ -303,8 +344,10 @@ def _decode_value(tok: str) -> Any:
     return tok
 
 
-# Both functions above are pure; labels repeat names and many values, so results are remembered (bounded).
-_CACHE_LIMIT = 1 << 16
+# Both functions above are pure and labels repeat names and many short values, so results for short
+# tokens are remembered (at most _CACHE_LIMIT of each, so a few MB).
+_CACHE_LIMIT = 1 << 15
+_CACHE_LEN = 64
 _names: dict[str, bool] = {}
 _values: dict[str, Any] = {}
 _MISSING = object()
@@ -313,18 +356,22 @@ _MISSING = object()
 def _is_name(tok: str) -> bool:
     known = _names.get(tok)
     if known is None:
-        if len(_names) >= _CACHE_LIMIT:
-            _names.clear()
-        known = _names[tok] = _check_name(tok)
+        known = _check_name(tok)
+        if len(tok) <= _CACHE_LEN:
+            if len(_names) >= _CACHE_LIMIT:
+                _names.clear()
+            _names[tok] = known
     return known
 
 
 def _simple(tok: str) -> Any:
     value = _values.get(tok, _MISSING)
     if value is _MISSING:
-        if len(_values) >= _CACHE_LIMIT:
-            _values.clear()
-        value = _values[tok] = _decode_value(tok)
+        value = _decode_value(tok)
+        if len(tok) <= _CACHE_LEN:
+            if len(_values) >= _CACHE_LIMIT:
+                _values.clear()
+            _values[tok] = value
     return value
 
 
@@ -454,6 +501,8 @@ def tokens(text: str) -> list[str]:
     toks: list[str] = _TOKEN_RE.findall(text)
     if "" in toks:
         raise Unsupported("a character the fast reader leaves to pvl")
+    if _OTHER_SPACE.search(text) and any(tok.isspace() for tok in toks):
+        raise Unsupported("a token of Unicode white space")
     return toks
 
 

@@ -28,7 +28,7 @@ from ..errors import FormatError
 from ..model import BBox, FileRef, Product
 from . import odl
 
-__all__ = ["is_pds3_label", "make_lid", "parse_label", "read_label"]
+__all__ = ["PRODUCT_CLASS", "is_pds3_label", "make_lid", "parse_label", "read_label", "resolve_file"]
 
 PRODUCT_CLASS = "PDS3"
 _SIGNATURES = (b"PDS_VERSION_ID", b"ODL_VERSION_ID", b"CCSD3ZF", b"NJPL1I00PDS")

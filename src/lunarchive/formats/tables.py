@@ -15,8 +15,11 @@ records costs what the file holds, not what the label says.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,89 +45,36 @@ __all__ = [
 _P = "{http://pds.nasa.gov/pds4/pds/v1}"
 TableKind = Literal["character", "binary", "delimited"]
 
+# fmt: off
 BINARY_DTYPES: dict[str, str] = {
-    "SignedByte": "i1",
-    "UnsignedByte": "u1",
-    "SignedMSB2": ">i2",
-    "SignedLSB2": "<i2",
-    "UnsignedMSB2": ">u2",
-    "UnsignedLSB2": "<u2",
-    "SignedMSB4": ">i4",
-    "SignedLSB4": "<i4",
-    "UnsignedMSB4": ">u4",
-    "UnsignedLSB4": "<u4",
-    "SignedMSB8": ">i8",
-    "SignedLSB8": "<i8",
-    "UnsignedMSB8": ">u8",
-    "UnsignedLSB8": "<u8",
-    "IEEE754MSBSingle": ">f4",
-    "IEEE754LSBSingle": "<f4",
-    "IEEE754MSBDouble": ">f8",
-    "IEEE754LSBDouble": "<f8",
-    "ComplexMSB8": ">c8",
-    "ComplexLSB8": "<c8",
-    "ComplexMSB16": ">c16",
+    "SignedByte": "i1", "UnsignedByte": "u1",
+    "SignedMSB2": ">i2", "SignedLSB2": "<i2", "UnsignedMSB2": ">u2", "UnsignedLSB2": "<u2",
+    "SignedMSB4": ">i4", "SignedLSB4": "<i4", "UnsignedMSB4": ">u4", "UnsignedLSB4": "<u4",
+    "SignedMSB8": ">i8", "SignedLSB8": "<i8", "UnsignedMSB8": ">u8", "UnsignedLSB8": "<u8",
+    "IEEE754MSBSingle": ">f4", "IEEE754LSBSingle": "<f4", "IEEE754MSBDouble": ">f8",
+    "IEEE754LSBDouble": "<f8", "ComplexMSB8": ">c8", "ComplexLSB8": "<c8", "ComplexMSB16": ">c16",
     "ComplexLSB16": "<c16",
 }
 """Binary data types (PDS4 names) and the numpy dtype that decodes them."""
 
 BIT_TYPES = frozenset({"SignedBitString", "UnsignedBitString"})
-CHARACTER_TYPES = frozenset(
-    {
-        "ASCII_AnyURI",
-        "ASCII_BibCode",
-        "ASCII_Boolean",
-        "ASCII_DOI",
-        "ASCII_Date",
-        "ASCII_Date_DOY",
-        "ASCII_Date_Time",
-        "ASCII_Date_Time_DOY",
-        "ASCII_Date_Time_DOY_UTC",
-        "ASCII_Date_Time_UTC",
-        "ASCII_Date_Time_YMD",
-        "ASCII_Date_Time_YMD_UTC",
-        "ASCII_Date_YMD",
-        "ASCII_Directory_Path_Name",
-        "ASCII_File_Name",
-        "ASCII_File_Specification_Name",
-        "ASCII_Integer",
-        "ASCII_LID",
-        "ASCII_LIDVID",
-        "ASCII_LIDVID_LID",
-        "ASCII_MD5_Checksum",
-        "ASCII_NonNegative_Integer",
-        "ASCII_Numeric_Base16",
-        "ASCII_Numeric_Base2",
-        "ASCII_Numeric_Base8",
-        "ASCII_Real",
-        "ASCII_Short_String_Collapsed",
-        "ASCII_Short_String_Preserved",
-        "ASCII_String",
-        "ASCII_Text_Collapsed",
-        "ASCII_Text_Preserved",
-        "ASCII_Time",
-        "ASCII_VID",
-        "UTF8_Short_String_Collapsed",
-        "UTF8_Short_String_Preserved",
-        "UTF8_String",
-        "UTF8_Text_Collapsed",
-        "UTF8_Text_Preserved",
-    }
-)
+CHARACTER_TYPES = frozenset({
+    "ASCII_AnyURI", "ASCII_BibCode", "ASCII_Boolean", "ASCII_DOI", "ASCII_Date", "ASCII_Date_DOY",
+    "ASCII_Date_Time", "ASCII_Date_Time_DOY", "ASCII_Date_Time_DOY_UTC", "ASCII_Date_Time_UTC",
+    "ASCII_Date_Time_YMD", "ASCII_Date_Time_YMD_UTC", "ASCII_Date_YMD", "ASCII_Directory_Path_Name",
+    "ASCII_File_Name", "ASCII_File_Specification_Name", "ASCII_Integer", "ASCII_LID", "ASCII_LIDVID",
+    "ASCII_LIDVID_LID", "ASCII_MD5_Checksum", "ASCII_NonNegative_Integer", "ASCII_Numeric_Base16",
+    "ASCII_Numeric_Base2", "ASCII_Numeric_Base8", "ASCII_Real", "ASCII_Short_String_Collapsed",
+    "ASCII_Short_String_Preserved", "ASCII_String", "ASCII_Text_Collapsed", "ASCII_Text_Preserved",
+    "ASCII_Time", "ASCII_VID", "UTF8_Short_String_Collapsed", "UTF8_Short_String_Preserved", "UTF8_String",
+    "UTF8_Text_Collapsed", "UTF8_Text_Preserved",
+})
 _DELIMITERS = {"comma": ",", "horizontal_tab": "\t", "semicolon": ";", "vertical_bar": "|"}
-_CONSTANT_TAGS = (
-    "saturated_constant",
-    "missing_constant",
-    "error_constant",
-    "invalid_constant",
-    "unknown_constant",
-    "not_applicable_constant",
-    "high_instrument_saturation",
-    "high_representation_saturation",
-    "low_instrument_saturation",
-    "low_representation_saturation",
-)
-_TABLE_TAGS = {
+_CONSTANT_TAGS = ("saturated_constant", "missing_constant", "error_constant", "invalid_constant",
+                  "unknown_constant", "not_applicable_constant", "high_instrument_saturation",
+                  "high_representation_saturation", "low_instrument_saturation", "low_representation_saturation")
+# fmt: on
+_TABLE_TAGS: dict[str, TableKind] = {
     _P + "Table_Character": "character",
     _P + "Table_Binary": "binary",
     _P + "Table_Delimited": "delimited",
@@ -273,8 +223,30 @@ def tables_from_tree(root: etree._Element, label_dir: str) -> list[TableDef]:
             index += 1
             kind = _TABLE_TAGS.get(el.tag)
             if kind is not None:
-                out.append(_table(el, kind, index, name, path))  # type: ignore[arg-type]
+                out.append(_cached_table(el, kind, index, name, path))
     return out
+
+
+_CACHE: OrderedDict[bytes, TableDef] = OrderedDict()
+_CACHE_SIZE = 256
+
+
+def _cached_table(el: etree._Element, kind: TableKind, index: int, name: str, path: str | None) -> TableDef:
+    """The definition of a table element, shared by the labels that define it identically.
+
+    Products of one collection usually repeat the same table definition, and expanding a group of
+    thousands of repetitions costs far more than hashing the element's XML. Definitions are only read.
+    """
+    key = hashlib.blake2b(etree.tostring(el) + str(line_of(el)).encode(), digest_size=16).digest()
+    template = _CACHE.get(key)
+    if template is None:
+        template = _table(el, kind, 0, "", None)
+        _CACHE[key] = template
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
+    return dataclasses.replace(template, index=index, file_name=name, path=path, problems=list(template.problems))
 
 
 def _resolve(label_dir: str, name: str) -> str | None:
@@ -328,9 +300,7 @@ def _table(el: etree._Element, kind: TableKind, index: int, name: str, path: str
             problems.append(f"unknown field_delimiter {delim!r}")
         record = next(el.iterchildren(_P + "Record_Delimited"), None)
     else:
-        record = next(
-            el.iterchildren(_P + ("Record_Character" if kind == "character" else "Record_Binary")), None
-        )
+        record = next(el.iterchildren(_P + ("Record_Character" if kind == "character" else "Record_Binary")), None)
     if record is None:
         problems.append(f"{el.tag[len(_P) :]} on line {el.sourceline} has no record description")
         return table
@@ -348,11 +318,7 @@ def _table(el: etree._Element, kind: TableKind, index: int, name: str, path: str
     if kind != "delimited":
         _check_layout(table, problems)
     for f in table.fields:
-        if (
-            f.data_type not in CHARACTER_TYPES
-            and f.data_type not in BINARY_DTYPES
-            and f.data_type not in BIT_TYPES
-        ):
+        if f.data_type not in CHARACTER_TYPES and f.data_type not in BINARY_DTYPES and f.data_type not in BIT_TYPES:
             problems.append(f"field {f.name!r} on line {f.line} has unknown data_type {f.data_type!r}")
         elif kind != "binary" and f.data_type not in CHARACTER_TYPES:
             problems.append(f"field {f.name!r} on line {f.line}: {f.data_type} is not a character data type")
@@ -430,8 +396,7 @@ def _repeat(
     """``reps`` copies of ``template``, the k-th shifted by ``start + k * step`` bytes."""
     if reps * max(len(template), 1) > _MAX_FIELDS:
         problems.append(
-            f"group on line {line}: {reps} repetitions of {len(template)} fields is more than "
-            f"{_MAX_FIELDS} fields"
+            f"group on line {line}: {reps} repetitions of {len(template)} fields is more than {_MAX_FIELDS} fields"
         )
         return []
     out = []
@@ -483,8 +448,7 @@ def _bit_fields(packed: etree._Element, owner: FieldDef, problems: list[str]) ->
     declared = _int(packed, "bit_fields", problems)
     if declared is not None and declared != len(bits):
         problems.append(
-            f"Packed_Data_Fields on line {packed.sourceline} declares {declared} bit fields, "
-            f"defines {len(bits)}"
+            f"Packed_Data_Fields on line {packed.sourceline} declares {declared} bit fields, defines {len(bits)}"
         )
     return bits
 

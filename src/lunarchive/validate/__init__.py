@@ -198,6 +198,8 @@ def validate_paths(
 
 def _run_target(target: Path, rule_set: str | None, opts: Options, report: Report) -> tuple[int, int]:
     if target.is_file():
+        if report.rule_set == "auto":
+            report.rule_set = "pds4.label"
         if rule_set in ("pds4.bundle", "pds4.collection") and _root_class(target) in (
             "Product_Bundle",
             "Product_Collection",

@@ -114,7 +114,7 @@ _PATTERN_TEXT = {
     "ASCII_NonNegative_Integer": "[+]?[0-9]+",
 }
 
-_T = r"(T\d{2}(:\d{2}(:\d{2}(\.\d{1,6})?)?)?)?"
+_T = r"(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?"
 _YMD = r"\d{4}(-\d{2}(-\d{2})?)?"
 _DOY = r"\d{4}(-\d{3})?"
 _DIR = r"[A-Za-z0-9][A-Za-z0-9_\-]*[A-Za-z0-9]"
@@ -128,7 +128,7 @@ _REGEX = {
     "ASCII_Date_Time": r"\d{4}(-(\d{2}-\d{2}|\d{3})" + _T + ")?Z?",
     "ASCII_Date_Time_UTC": r"\d{4}(-(\d{2}-\d{2}|\d{3})" + _T + ")?Z",
     "ASCII_Date": r"\d{4}(-(\d{2}(-\d{2})?|\d{3}))?Z?",
-    "ASCII_Time": r"\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?",
+    "ASCII_Time": r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?",
     "ASCII_MD5_Checksum": r"[0-9a-fA-F]{32}",
     "ASCII_DOI": r"10\.\S+/\S+",
     "ASCII_LID": r"urn:[a-z]+:[a-z]+:([0-9a-z\-._]:?)+",
@@ -221,10 +221,10 @@ class ColumnChecker:
         raw = _as_bytes(codes[rows])
         if (codes[rows] == 34).any():
             raw = np.char.strip(np.char.strip(raw), b'"')
-        values = raw.astype(np.float64) if self.f.data_type == "ASCII_Real" else _int_values(raw, self.f)
         if self.fmt:
             self._formats(raw, rows, first)
         if self._range:
+            values = raw.astype(np.float64) if self.f.data_type == "ASCII_Real" else _int_values(raw, self.f)
             self._check_range(values, rows, first, raw)
 
     def _by_value(self, codes: np.ndarray, first: First, regex: re.Pattern[str] | None) -> None:

@@ -1,0 +1,132 @@
+"""One JSON error shape for every error the API returns, and the one table from domain errors to statuses.
+
+Domain errors (``lunarchive.errors``) carry no HTTP; ``STATUS`` maps them, most specific first. Every
+error response is ``{"code": ..., "description": ...}`` (the STAC API error shape): FastAPI's request
+validation errors become 400, unknown routes 404, and an unexpected failure a 500 with no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import (
+    CatalogError,
+    Conflict,
+    InvalidIdentifier,
+    InvalidQuery,
+    LunarchiveError,
+    NotFound,
+    StoreError,
+    UserError,
+)
+
+__all__ = ["ERROR_RESPONSES", "STATUS", "ErrorBody", "RangeNotSatisfiable", "install", "status_for"]
+
+log = logging.getLogger("lunarchive.api")
+
+
+class RangeNotSatisfiable(UserError):
+    """A ``Range`` header that names no byte of the file (or cannot be read)."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+STATUS: tuple[tuple[type[LunarchiveError], int], ...] = (
+    (RangeNotSatisfiable, 416),
+    (InvalidQuery, 400),
+    (InvalidIdentifier, 400),
+    (UserError, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (StoreError, 503),
+    (CatalogError, 503),
+    (LunarchiveError, 500),
+)
+"""Domain error → HTTP status; the first class the error is an instance of wins."""
+
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
+               413: "too_large", 415: "unsupported_media_type"}
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns."""
+
+    code: str
+    description: str
+
+
+def _response(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _response("Bad request: a parameter, filter, geometry, time or paging token cannot be understood"),
+    404: _response("No such product, collection, item or file"),
+}
+"""The error responses every route documents (routes add 416 and so on where they apply)."""
+
+
+def status_for(exc: LunarchiveError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def error_response(status: int, code: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code=status, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LunarchiveError)
+    status = status_for(exc)
+    headers = {"Content-Range": f"bytes */{exc.size}"} if isinstance(exc, RangeNotSatisfiable) else None
+    if status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return error_response(status, exc.code, exc.message, headers)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(400, "bad_request", _describe_validation(exc))
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    description = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and description == "Not Found":
+        description = f"no such resource: {request.url.path}"
+    return error_response(exc.status_code, code, description, dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "the server failed to answer this request")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the one JSON shape."""
+    app.add_exception_handler(LunarchiveError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
