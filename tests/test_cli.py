@@ -70,3 +70,9 @@ def test_user_errors_are_one_line(filled: Path, args: tuple[str, ...], code: int
     assert r.returncode == code
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [("ingest",), ("search", "--limit", "abc"), ("frobnicate",)])
+def test_usage_errors_exit_2_without_traceback(data_dir: Path, args: tuple[str, ...]) -> None:
+    r = run(*args, data_dir=data_dir)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip()

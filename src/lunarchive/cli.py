@@ -31,8 +31,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, emoji=False)
 
 DataDir = Annotated[
     Path | None,
@@ -319,25 +319,12 @@ def serve(
 
 
 def main() -> None:
-    """Entry point: run the app, turning lunarchive errors into one line and an exit code."""
+    """Entry point: click reports usage errors itself (exit 2); lunarchive errors become one line."""
     try:
-        rc = app(standalone_mode=False)
+        app()  # standalone: ends with SystemExit carrying the command's exit code
     except LunarchiveError as exc:
         err.print(f"lunarchive: error: {exc.message}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("lunarchive: aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":
