@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_CORPUS = REPO / "tests" / "data" / "corpus"
 EXAMPLES = REPO / "examples"
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+SHARED_CORPUS = (REPO.parent / "shared" / "corpus").resolve()
 
 
 def corpus_file(rel: str) -> Path:
