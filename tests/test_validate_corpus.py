@@ -132,30 +132,23 @@ for p in ["naif3/document/collection_document_v001.xml"] + [
 # (validate: "data object is truncated", error.label.table_definition_problem) and no longer matches the
 # bundle's .md5 manifest; the calibrated collection label itself differs from the manifest too.
 R = "non_lunar/mars_insight_rad_bundle/"
+RAD_SOLS = (  # the calibrated and derived products share these sol/time stamps
+    "00014_20181211_073042",
+    "00122_20190401_123217",
+    "00213_20190703_052044",
+    "00305_20191006_053040",
+    "00390_20200101_120222",
+    "00478_20200401_121608",
+    "00567_20200701_125545",
+)
 for p in (
     [
         f"data_calibrated/hp3_rad_cal_{s}.xml"
-        for s in (
-            "00014_20181211_073042",
-            "00122_20190401_123217",
-            "00213_20190703_052044",
-            "00305_20191006_053040",
-            "00390_20200101_120222",
-            "00478_20200401_121608",
-            "00567_20200701_125545",
-        )
+        for s in RAD_SOLS
     ]
     + [
         f"data_derived/hp3_rad_der_{s}.xml"
-        for s in (
-            "00014_20181211_073042",
-            "00122_20190401_123217",
-            "00213_20190703_052044",
-            "00305_20191006_053040",
-            "00390_20200101_120222",
-            "00478_20200401_121608",
-            "00567_20200701_125545",
-        )
+        for s in RAD_SOLS
     ]
     + [
         f"data_raw/hp3_rad_raw_{s}"

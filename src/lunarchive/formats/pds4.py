@@ -252,22 +252,22 @@ def _result_summary(el: _Element, p: Product, state: _State) -> None:
             return
 
 
-def _investigation(el: _Element, p: Product, state: _State) -> None:
+def _names_and_refs(el: _Element, names: list[str], p: Product, state: _State) -> None:
+    """An area holding ``name`` and Internal_Reference children: names into ``names``, refs into ``p``."""
     for c in _kids(el):
         tag = c.tag
         if tag == _NAME:
-            _add_unique(p.investigations, _text(c))
+            _add_unique(names, _text(c))
         elif tag == _INTERNAL_REF:
             _internal_reference(c, p, state)
+
+
+def _investigation(el: _Element, p: Product, state: _State) -> None:
+    _names_and_refs(el, p.investigations, p, state)
 
 
 def _target(el: _Element, p: Product, state: _State) -> None:
-    for c in _kids(el):
-        tag = c.tag
-        if tag == _NAME:
-            _add_unique(p.targets, _text(c))
-        elif tag == _INTERNAL_REF:
-            _internal_reference(c, p, state)
+    _names_and_refs(el, p.targets, p, state)
 
 
 def _observing_system(el: _Element, p: Product, state: _State) -> None:
