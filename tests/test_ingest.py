@@ -104,6 +104,7 @@ def test_bad_input_becomes_findings_and_the_rest_goes_in(data_dir: Path, tmp_pat
         assert len(missing) == 1 and "201401031400_rdr.tab" in missing[0].message
         maven = search(archive.catalog, Query(text="IUVS"))
         assert maven and maven[0]["label_format"] == "pds4"
+        assert search(archive.catalog, Query(text="IUVS\x00")) == maven  # NUL would end SQLite's string early
         row = get_product(archive.catalog, maven[0]["lidvid"])
         assert row["label"]["name"] == "äf.xml" and row["files"][0]["name"] == "äf.fits"
     rows = sqlite3.connect(data_dir / "catalog.sqlite").execute("SELECT count(*) FROM findings").fetchone()

@@ -51,6 +51,9 @@ def ingest(
     data_dir: DataDir = None,
     as_json: JsonOpt = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any error finding was recorded.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        min=0, help="Worker processes that parse, store and validate (default: one per core, up to 4; 0: none)."
+    )] = None,
 ) -> None:
     """Ingest labels and their data files as one batch.
 
@@ -65,7 +68,7 @@ def ingest(
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            report = run_ingest(archive, paths, progress=progress)
+            report = run_ingest(archive, paths, progress=progress, workers=workers)
     errors = [f for f in report.findings if f.severity == "error"]
     if as_json:
         _print_json(report.to_dict())

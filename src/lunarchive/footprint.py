@@ -237,11 +237,15 @@ def footprint_of(product: Product) -> Footprint | None:
 
     Raises FormatError when the label's numbers cannot be a footprint (latitude 95, south above north...).
     """
+    extra = product.extra
+    has_shape = (product.bbox is not None or extra.get("corners") or extra.get("footprint") or extra.get("center")
+                 or (extra.get("lat_range") and extra.get("lon_range")))
+    if not has_shape:
+        return None
     body = product_body(product)
     if body is None:
         return None
     west = _longitude_direction(product)
-    extra = product.extra
     try:
         for key in ("corners", "footprint"):
             if extra.get(key):

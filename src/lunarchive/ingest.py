@@ -1,37 +1,39 @@
 """Ingest: walk a tree, parse every label, store its files by sha256, catalogue it in one transaction.
 
-The order keeps a crash harmless: blobs are written (atomically) before the catalogue transaction that
-names them commits, so a killed ingest leaves at most some unnamed blobs and never a row without its blob.
+The per-label work (parse, hash and store files, validate, build rows) is in ingest_work.py and runs in
+worker processes; this process decides what each result is (new, unchanged, new version, conflict) and
+inserts the rows in bulk inside the batch's one transaction. The order keeps a crash harmless: blobs are
+written (atomically) before the transaction that names them commits, so a killed ingest leaves at most
+some unnamed blobs and never a row without its blob.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from . import validate as validation
 from .config import Archive
-from .errors import FormatError, PathNotFound, StoreError
-from .formats import clementine_index, inventory, pds3, pds4
-from .formats.xmlsafe import parse_xml
-from .model import FileRef, Finding, Product
-from .store.base import BlobInfo
+from .errors import CatalogError, PathNotFound
+from .formats import clementine_index, pds3
+from .ingest_work import MSG, Context, Kind, Prepared, prepared_results
+from .model import Finding, Product
 
 __all__ = ["IngestReport", "MSG_INVALID_LABEL", "MSG_MISSING_FILE", "ingest", "iter_candidates"]
 
-MSG_INVALID_LABEL = "error.validation.invalid_label"
-MSG_MISSING_FILE = "error.label.missing_file"
-MSG_UNREADABLE = "error.label.unresolvable_resource"
-MSG_CONFLICT = "error.label.duplicate_identifier"
-MSG_INVENTORY = "error.inventory_table.invalid_member_status"
-MSG_NOT_PRODUCT = "info.validation.general"
+MSG_INVALID_LABEL = MSG["invalid_label"]
+MSG_MISSING_FILE = MSG["missing_file"]
+MSG_CONFLICT = MSG["conflict"]
 
-Kind = Literal["pds4", "pds3", "clementine_index"]
+_FLUSH_EVERY = 256
+"""Products buffered before their rows are inserted (in one executemany per table)."""
+_PARALLEL_FROM = 64
+"""Fewer candidate files than this are ingested in this process (starting workers would cost more)."""
+
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``."""
 
@@ -58,6 +60,8 @@ class IngestReport:
     bytes_hashed: int = 0
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "hash": 0.0, "catalog": 0.0})
+    """Seconds per phase, summed over the worker processes (``catalog`` and ``wall`` are this process's)."""
+    workers: int = 0
 
     def counts(self) -> dict[str, int]:
         return {"added": self.added, "unchanged": self.unchanged, "new_versions": self.new_versions,
@@ -66,28 +70,39 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, **self.counts(), "files_stored": self.files_stored,
                 "bytes_hashed": self.bytes_hashed, "findings": [f.to_dict() for f in self.findings],
-                "timings": self.timings}
+                "timings": self.timings, "workers": self.workers}
 
 
 def iter_candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tuple[Path, Kind]]:
     """Every label under ``paths`` in a stable order, with the format it claims by its name."""
+    skip_id = _inode(str(skip)) if skip is not None else None
     for root in paths:
         if root.is_file():
-            kind = _kind_of(root)
+            kind = _kind_of(str(root), root.name)
             if kind:
                 yield root, kind
             continue
         for dirpath, dirnames, filenames in os.walk(root):
-            here = Path(dirpath)
-            dirnames[:] = sorted(d for d in dirnames if skip is None or (here / d).resolve() != skip)
+            if skip_id is not None:
+                dirnames[:] = [d for d in dirnames if _inode(os.path.join(dirpath, d)) != skip_id]
+            dirnames.sort()
             for name in sorted(filenames):
-                kind = _kind_of(here / name)
+                full = os.path.join(dirpath, name)
+                kind = _kind_of(full, name)
                 if kind:
-                    yield here / name, kind
+                    yield Path(full), kind
 
 
-def _kind_of(path: Path) -> Kind | None:
-    low = path.name.lower()
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _kind_of(path: str, name: str) -> Kind | None:
+    low = name.lower()
     if low.endswith(_PDS4_SUFFIXES) or ".xml_" in low:
         return "pds4"
     if low.endswith(_PDS3_SUFFIXES):
@@ -98,13 +113,13 @@ def _kind_of(path: Path) -> Kind | None:
                 head = fh.read(64)
         except OSError:
             return None
-        return "pds3" if pds3.is_pds3_label(path, head) else None
+        return "pds3" if pds3.is_pds3_label(Path(path), head) else None
     if low.endswith(".csv"):
         return "clementine_index" if _index_head(path) else None
     return None
 
 
-def _index_head(path: Path) -> bool:
+def _index_head(path: str) -> bool:
     """Whether a CSV is a Clementine product index table (recognised by its header row)."""
     try:
         with open(path, "rb") as fh:
@@ -126,156 +141,76 @@ def _one_index_per_dir(candidates: list[tuple[Path, Kind]]) -> list[tuple[Path, 
     return out
 
 
-class _Ingest:
-    """One ingest run's state: the open batch, the report, and files already hashed in this run."""
+class _Batch:
+    """The ingesting process's side of one run: decisions, buffered rows, and the report."""
 
     def __init__(self, archive: Archive, report: IngestReport, batch_id: int) -> None:
         self.archive = archive
+        self.catalog = archive.catalog
         self.report = report
         self.batch_id = batch_id
-        self._hashed: dict[tuple[str, int, int], BlobInfo] = {}
-        self._root: Any = None
-        """Parsed tree of the PDS4 label being stored (handed to the validation rules)."""
         self.seen: list[Product] = []
         self.stored: dict[str, int] = {}
         """Label path → product id, for the products this run catalogued."""
+        self._pending: list[Prepared] = []
+        self._loose: list[tuple[Finding, int | None]] = []
+        self._digests: dict[str, str] = {}
+        """Label digests of the LIDVIDs this run has taken (flushed or not)."""
+        self._lids: set[str] = set()
 
-    def finding(self, message_id: str, message: str, path: Path, *, severity: str = "error",
-                line: int | None = None, lidvid: str | None = None, product_id: int | None = None) -> None:
-        f = Finding(message_id, message, str(path), severity, line, lidvid)  # type: ignore[arg-type]
-        self.report.findings.append(f)
-        self.archive.catalog.add_finding(f, self.batch_id, product_id)
-
-    def one(self, path: Path, kind: Kind) -> None:
-        self._root = None  # set by _parse for a PDS4 label; the validation rules need it
-        if kind == "clementine_index":
-            self._index_table(path)
+    def take(self, prep: Prepared) -> None:
+        report = self.report
+        for k, v in prep.timings.items():
+            report.timings[k] = report.timings.get(k, 0.0) + v
+        report.bytes_hashed += prep.bytes_hashed
+        report.files_stored += prep.files_stored
+        product = prep.product
+        if product is None:
+            report.failed += prep.failed
+            report.findings += prep.findings
+            self._loose += [(f, None) for f in prep.findings]
             return
         t0 = time.perf_counter()
-        try:
-            data = path.read_bytes() if kind == "pds4" else b""
-            product = self._parse(path, kind, data)
-            if kind == "pds3":
-                data = path.read_bytes()
-        except FormatError as exc:
-            self.report.failed += 1
-            self.finding(MSG_INVALID_LABEL, exc.message, path, line=exc.line)
-            return
-        except OSError as exc:
-            self.report.failed += 1
-            self.finding(MSG_UNREADABLE, f"cannot read label: {exc.strerror or exc}", path)
-            return
-        finally:
-            self.report.timings["parse"] += time.perf_counter() - t0
-        if product is not None:
-            self._store(path, product, data)
-
-    def _index_table(self, path: Path) -> None:
-        """One product per tile of a Clementine index table and the tables beside it (one label each)."""
-        t0 = time.perf_counter()
-        try:
-            rows = list(clementine_index.read_products(path))
-        except FormatError as exc:
-            self.report.failed += 1
-            self.finding(MSG_INVALID_LABEL, exc.message, path, line=exc.line)
-            return
-        finally:
-            self.report.timings["parse"] += time.perf_counter() - t0
-        for product, label in rows:
-            self._store(path, product, label)
-
-    def _parse(self, path: Path, kind: Kind, data: bytes) -> Product | None:
-        if kind == "pds3":
-            return pds3.parse_label(path)
-        root = parse_xml(data, str(path))
-        self._root = root
-        if not pds4.is_pds4_label(root):
-            self.finding(MSG_NOT_PRODUCT, "XML file is not a PDS4 product label; skipped", path, severity="info")
-            return None
-        return pds4.product_from_tree(root, str(path))
-
-    def _store(self, path: Path, product: Product, data: bytes) -> None:
-        catalog = self.archive.catalog
-        t0 = time.perf_counter()
-        label_sha = hashlib.sha256(data).hexdigest()
-        existing = catalog.label_digest(product.lidvid)
-        if existing == label_sha:
-            self.report.unchanged += 1
+        lidvid = product.lidvid
+        existing = self._digests.get(lidvid) or prep.committed_digest
+        if existing == prep.label_sha256:
+            report.unchanged += 1
             self.seen.append(product)
-            self.report.timings["catalog"] += time.perf_counter() - t0
-            return
-        if existing is not None:
-            self.report.failed += 1
-            self.finding(MSG_CONFLICT, f"{product.lidvid} is already catalogued with a different label; "
-                         "a changed product needs a new version id", path, lidvid=product.lidvid)
-            return
-        new_version = catalog.has_lid(product.lid)
-        self.report.timings["catalog"] += time.perf_counter() - t0
-        problems = self._hash_files(product)
-        problems += self._members(product)
-        checks = self._validate(product, data)
-        t1 = time.perf_counter()
-        pid = catalog.add_product(product, data, label_sha, self.batch_id)
-        for message_id, message in problems:
-            self.finding(message_id, message, path, lidvid=product.lidvid, product_id=pid)
-        for f in checks:
-            self.finding(f.message_id, f.message, path, severity=f.severity, line=f.line,
-                         lidvid=product.lidvid, product_id=pid)
-        self.seen.append(product)
-        self.stored[product.label_path or str(path)] = pid
-        self.report.timings["catalog"] += time.perf_counter() - t1
-        if new_version:
-            self.report.new_versions += 1
+        elif existing is not None:
+            report.failed += 1
+            f = Finding(MSG_CONFLICT, f"{lidvid} is already catalogued with a different label; "
+                        "a changed product needs a new version id", prep.path, "error", None, lidvid)
+            report.findings.append(f)
+            self._loose.append((f, None))
         else:
-            self.report.added += 1
+            if prep.rows is None:
+                raise CatalogError(f"{lidvid}: no rows prepared for a new product")
+            if product.lid in self._lids or prep.committed_lid:
+                report.new_versions += 1
+            else:
+                report.added += 1
+            self._digests[lidvid] = prep.label_sha256
+            self._lids.add(product.lid)
+            self._pending.append(prep)
+            report.findings += prep.findings
+            self.seen.append(product)
+            if len(self._pending) >= _FLUSH_EVERY:
+                self.flush()
+        report.timings["catalog"] += time.perf_counter() - t0
 
-    def _hash_files(self, product: Product) -> list[tuple[str, str]]:
-        problems = []
+    def flush(self) -> None:
+        """Insert the buffered products and findings (inside the batch's transaction)."""
         t0 = time.perf_counter()
-        for ref in product.files:
-            problem = self._hash_one(ref)
-            if problem:
-                problems.append(problem)
-        self.report.timings["hash"] += time.perf_counter() - t0
-        return problems
-
-    def _hash_one(self, ref: FileRef) -> tuple[str, str] | None:
-        if not ref.path:
-            ref.status = "missing"
-            return MSG_MISSING_FILE, f"file {ref.name!r} named in the label has no resolvable path"
-        try:
-            st = os.stat(ref.path)
-        except FileNotFoundError:
-            ref.status = "missing"
-            return MSG_MISSING_FILE, f"file {ref.name!r} named in the label does not exist"
-        except OSError as exc:
-            ref.status = "unreadable"
-            return MSG_UNREADABLE, f"file {ref.name!r} cannot be read: {exc.strerror}"
-        key = (ref.path, st.st_size, st.st_mtime_ns)
-        info = self._hashed.get(key)
-        if info is None:
-            try:
-                info = self.archive.store.put_file(Path(ref.path))
-            except StoreError as exc:
-                ref.status = "unreadable"
-                return MSG_UNREADABLE, f"file {ref.name!r} cannot be stored: {exc.message}"
-            self._hashed[key] = info
-            self.report.bytes_hashed += info.size
-            self.report.files_stored += 0 if info.existed else 1
-        ref.sha256, ref.md5, ref.size, ref.status = info.sha256, info.md5, info.size, "ok"
-        return None
-
-    def _validate(self, product: Product, data: bytes) -> list[Finding]:
-        """validate's product-level rules for a PDS4 label (tables up to INGEST_TABLE_LIMIT bytes)."""
-        if product.label_format != "pds4" or self._root is None:
-            return []
-        t0 = time.perf_counter()
-        try:
-            return validation.product_findings(product, data=data, root=self._root, options=_INGEST_CHECKS)
-        except (OSError, ValueError) as exc:
-            return [Finding(MSG_UNREADABLE, f"validation stopped: {exc}", product.label_path or "")]
-        finally:
-            self._timed(t0)
+        pending, self._pending = self._pending, []
+        ids = self.catalog.add_rows([p.rows for p in pending if p.rows is not None], self.batch_id)
+        findings = self._loose
+        for prep, pid in zip(pending, ids, strict=True):
+            assert prep.product is not None
+            self.stored[prep.product.label_path or prep.path] = pid
+            findings += [(f, pid) for f in prep.findings]
+        self.catalog.add_findings(findings, self.batch_id)
+        self._loose = []
+        self.report.timings["catalog"] += time.perf_counter() - t0
 
     def tree_checks(self) -> None:
         """validate's referential-integrity rules for each bundle directory this run catalogued a product of.
@@ -283,44 +218,77 @@ class _Ingest:
         Findings about products catalogued by an earlier batch are not recorded again.
         """
         t0 = time.perf_counter()
-        roots = sorted({os.path.dirname(p.label_path) for p in self.seen
-                        if p.product_class == "Product_Bundle" and p.label_path})
-        for root in roots:
-            if not any(path.startswith(root + os.sep) for path in self.stored):
-                continue
-            for f in validation.tree_findings(self.seen, root):
+        roots = {os.path.dirname(p.label_path) for p in self.seen
+                 if p.product_class == "Product_Bundle" and p.label_path}
+        under: dict[str, list[Product]] = {root: [] for root in roots}
+        for p in self.seen:
+            for root in _ancestors(p.label_path, roots):
+                under[root].append(p)
+        catalogued_here = {path for path in self.stored}
+        touched = {root for path in catalogued_here for root in _ancestors(path, roots)}
+        seen_paths = {p.label_path for p in self.seen}
+        out: list[tuple[Finding, int | None]] = []
+        for root in sorted(touched):
+            for f in validation.tree_findings(under[root], root):
                 pid = self.stored.get(f.path)
-                if pid is None and any(p.label_path == f.path for p in self.seen):
+                if pid is None and f.path in seen_paths:
                     continue
-                self.finding(f.message_id, f.message, Path(f.path), severity=f.severity, line=f.line,
-                             lidvid=f.lidvid, product_id=pid)
-        self._timed(t0)
-
-    def _timed(self, t0: float) -> None:
+                out.append((f, pid))
+                self.report.findings.append(f)
+        self.catalog.add_findings(out, self.batch_id)
         self.report.timings["validate"] = self.report.timings.get("validate", 0.0) + time.perf_counter() - t0
 
-    def _members(self, product: Product) -> list[tuple[str, str]]:
-        if product.product_class != "Product_Collection":
-            return []
-        members, problems = inventory.collection_members(product)
-        product.members = members
-        return [(MSG_INVENTORY, p) for p in problems]
+
+def _ancestors(path: str | None, roots: set[str]) -> Iterator[str]:
+    """The directories among ``roots`` that hold ``path`` (at any depth)."""
+    if not path:
+        return
+    d = os.path.dirname(path)
+    while True:
+        if d in roots:
+            yield d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return
+        d = parent
 
 
-def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = None) -> IngestReport:
-    """Ingest every label under ``paths`` into ``archive`` as one batch (one transaction)."""
+def _worker_count(workers: int | None, candidates: int) -> int:
+    if workers is not None:
+        return max(0, workers)
+    if candidates < _PARALLEL_FROM:
+        return 0
+    return min(os.cpu_count() or 1, 4)
+
+
+def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = None,
+           workers: int | None = None) -> IngestReport:
+    """Ingest every label under ``paths`` into ``archive`` as one batch (one transaction).
+
+    ``workers``: processes that parse, store and validate (default: one per core, up to 4, for more than
+    a few dozen labels; 0 or 1 does it all in this process). The result is the same either way.
+    """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
     candidates = _one_index_per_dir(list(iter_candidates([p.resolve() for p in paths], skip=archive.root)))
     report = IngestReport()
-    with archive.catalog.batch([str(p.resolve()) for p in paths]) as batch_id:
+    ctx = Context(archive.store, archive.catalog.digest_lookup(), _INGEST_CHECKS)
+    items = [(str(path), kind) for path, kind in candidates]
+    n_workers = _worker_count(workers, len(items))
+    report.workers = n_workers
+    t0 = time.perf_counter()
+    with prepared_results(ctx, items, n_workers) as results, \
+            archive.catalog.batch([str(p.resolve()) for p in paths]) as batch_id:
         report.batch_id = batch_id
-        run = _Ingest(archive, report, batch_id)
-        for i, (path, kind) in enumerate(candidates, 1):
-            run.one(path, kind)
+        run = _Batch(archive, report, batch_id)
+        for i, prepared in enumerate(results, 1):
+            for prep in prepared:
+                run.take(prep)
             if progress:
-                progress("ingest", i, len(candidates))
+                progress("ingest", i, len(items))
+        run.flush()
         run.tree_checks()
         archive.catalog.finish_batch(batch_id, report.counts())
+    report.timings["wall"] = time.perf_counter() - t0
     return report

@@ -6,16 +6,32 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InvalidQuery
 from ..model import Finding, Product
 from ..query import Query
+from .rows import ProductRows, product_rows
 
-__all__ = ["FILTER_FIELDS", "PAGE_SORTS", "Catalog", "Compare", "Filter", "Logical", "Page", "ProductRow"]
+__all__ = [
+    "FILTER_FIELDS", "PAGE_SORTS", "Catalog", "CommittedLookup", "Compare", "Filter", "Logical", "Page", "ProductRow",
+]
 
 ProductRow = dict[str, Any]
 """A product as the API shows it: ``lidvid, lid, vid, product_class, title, targets, ...``."""
+
+
+class CommittedLookup(Protocol):
+    """Reads of the committed catalogue (not the open batch) that ingest workers make."""
+
+    def digest(self, lidvid: str) -> str | None:
+        """sha256 of the label catalogued under ``lidvid``, or None."""
+
+    def has_lid(self, lid: str) -> bool:
+        """Whether any version of ``lid`` is catalogued."""
+
+    def close(self) -> None:
+        """Release the connection (it reopens on next use)."""
 
 
 class Catalog(ABC):
@@ -38,12 +54,25 @@ class Catalog(ABC):
         """Whether any version of ``lid`` is catalogued."""
 
     @abstractmethod
-    def add_product(self, product: Product, label: bytes, label_sha256: str, batch_id: int) -> int:
-        """Insert a product with its files, references and members; returns its row id."""
+    def add_rows(self, items: Sequence[ProductRows], batch_id: int) -> list[int]:
+        """Insert products (with files, references, members, text and footprint rows); returns their ids."""
 
     @abstractmethod
+    def add_findings(self, findings: Sequence[tuple[Finding, int | None]], batch_id: int | None) -> None:
+        """Record findings, each tied to a product id when there is one."""
+
+    @abstractmethod
+    def digest_lookup(self) -> CommittedLookup:
+        """A picklable view of the committed catalogue, usable from other processes while a batch is being
+        written (ingest workers use it to skip unchanged labels and to tell new versions)."""
+
+    def add_product(self, product: Product, label: bytes, label_sha256: str, batch_id: int) -> int:
+        """Insert one product with its files, references and members; returns its row id."""
+        return self.add_rows([product_rows(product, label, label_sha256)], batch_id)[0]
+
     def add_finding(self, finding: Finding, batch_id: int | None, product_id: int | None = None) -> None:
         """Record a finding, tied to a product when there is one."""
+        self.add_findings([(finding, product_id)], batch_id)
 
     @abstractmethod
     def resolve(self, ident: str) -> str:

@@ -34,7 +34,9 @@ from ..footprint import (
 from ..model import BBox, Product, Reference
 from ..query import Query
 
-__all__ = ["RTREE_INSERT", "SCHEMA", "backfill", "body_id", "index_rows", "insert_footprint", "spatial_clauses"]
+__all__ = [
+    "RTREE_INSERT", "SCHEMA", "backfill", "body_id", "index_rows", "insert_footprint", "rebind", "spatial_clauses",
+]
 
 _J2000 = datetime(2000, 1, 1, 12, tzinfo=UTC)
 _NO_TIME = 0.0
@@ -99,6 +101,11 @@ def insert_footprint(conn: sqlite3.Connection, product_id: int, fp: Footprint, s
 
 RTREE_INSERT = f"INSERT INTO footprint_rtree VALUES ({','.join('?' * (9 + len(_AUX)))})"
 """The statement ``index_rows`` rows go into (bulk loaders use both)."""
+
+
+def rebind(row: tuple[Any, ...], product_id: int, body: int) -> tuple[Any, ...]:
+    """An ``index_rows`` row built with placeholder ids, given its product and body ids."""
+    return (None, body - 0.25, body + 0.25, *row[3:9], product_id, *row[10:])
 
 
 def _widen(lo: float, hi: float, pad: float) -> tuple[float, float]:

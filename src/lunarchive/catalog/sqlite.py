@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from ..bodies import normalize_target
-from ..errors import CatalogError, FormatError, NotFound
-from ..footprint import footprint_of
-from ..model import Finding, Product, parse_vid, split_lidvid
+from ..errors import CatalogError, NotFound
+from ..model import Finding, split_lidvid
 from ..query import Query
-from ..times import normalize_utc
 from .base import Catalog, Filter, Page, ProductRow
 from .migrations import apply_migrations
-from .spatial import insert_footprint, spatial_clauses
+from .rows import PRODUCT_COLUMNS, ProductRows, vid_key
+from .spatial import RTREE_INSERT, rebind, spatial_clauses
 
-__all__ = ["SqliteCatalog", "vid_key"]
+__all__ = ["SqliteCatalog", "SqliteDigests", "vid_key"]
 
 SUMMARY_COLUMNS = (
     "p.id, p.lidvid, p.lid, p.vid, p.product_class, p.title, p.targets, p.investigations, p.instruments, "
@@ -40,9 +39,10 @@ _SORT_SQL = {
 }
 
 
-def vid_key(vid: str) -> str:
-    """A text key that sorts VIDs numerically (``1.10`` after ``1.9``)."""
-    return ".".join(f"{part:08d}" for part in parse_vid(vid))
+_INSERT_PRODUCT = (
+    f"INSERT INTO products (id, {', '.join(PRODUCT_COLUMNS)}, batch_id, ingested_at)"
+    f" VALUES ({','.join('?' * (len(PRODUCT_COLUMNS) + 3))})"
+)
 
 
 def _now() -> str:
@@ -65,6 +65,8 @@ class SqliteCatalog(Catalog):
             apply_migrations(self.conn)
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
+        self._body_ids: dict[str, int] = {}
+        """footprint_bodies ids by name, known inside the open batch (forgotten when it rolls back)."""
 
     # -- writing -------------------------------------------------------------------------------------
     @contextmanager
@@ -77,6 +79,7 @@ class SqliteCatalog(Catalog):
             yield int(cur.lastrowid or 0)
             self.conn.execute("COMMIT")
         except BaseException:
+            self._body_ids.clear()
             self.conn.execute("ROLLBACK")
             raise
 
@@ -94,55 +97,57 @@ class SqliteCatalog(Catalog):
     def has_lid(self, lid: str) -> bool:
         return self.conn.execute("SELECT 1 FROM products WHERE lid=? LIMIT 1", (lid,)).fetchone() is not None
 
-    def add_product(self, product: Product, label: bytes, label_sha256: str, batch_id: int) -> int:
+    def add_rows(self, items: Sequence[ProductRows], batch_id: int) -> list[int]:
+        if not items:
+            return []
         c = self.conn
-        c.execute("INSERT OR IGNORE INTO labels (sha256, data) VALUES (?, ?)", (label_sha256, label))
-        b = product.bbox
-        cur = c.execute(
-            "INSERT INTO products (lidvid, lid, vid, vid_key, product_class, title, start, stop, start_utc,"
-            " stop_utc, processing_level, information_model_version, label_format, label_name, label_sha256,"
-            " source_path, targets, investigations, instruments, instrument_hosts, bbox_west, bbox_south,"
-            " bbox_east, bbox_north, extra, discipline, batch_id, ingested_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                product.lidvid, product.lid, product.vid, vid_key(product.vid), product.product_class,
-                product.title, product.start, product.stop, normalize_utc(product.start),
-                normalize_utc(product.stop, end=True) or normalize_utc(product.start, end=True),
-                product.processing_level, product.information_model_version, product.label_format,
-                Path(product.label_path).name if product.label_path else None, label_sha256,
-                product.label_path, json.dumps(product.targets), json.dumps(product.investigations),
-                json.dumps(product.instruments), json.dumps(product.instrument_hosts),
-                b.west if b else None, b.south if b else None, b.east if b else None, b.north if b else None,
-                json.dumps(product.extra, default=str), json.dumps(product.discipline, default=str),
-                batch_id, _now(),
-            ),
-        )
-        pid = int(cur.lastrowid or 0)
-        terms = [(pid, "target", normalize_target(t)) for t in product.targets]
-        terms += [(pid, "investigation", i.upper()) for i in product.investigations]
-        terms += [(pid, "instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
-        c.executemany("INSERT INTO product_terms VALUES (?,?,?)", terms)
+        first = int(c.execute("SELECT coalesce(max(id), 0) + 1 FROM products").fetchone()[0])
+        ids = list(range(first, first + len(items)))
+        now = _now()
+        c.executemany("INSERT OR IGNORE INTO labels (sha256, data) VALUES (?, ?)",
+                      [(r.label_sha256, r.label) for r in items])
+        c.executemany(_INSERT_PRODUCT, [(pid, *r.product, batch_id, now) for pid, r in zip(ids, items, strict=True)])
+        c.executemany("INSERT INTO product_terms VALUES (?,?,?)",
+                      [(pid, k, v) for pid, r in zip(ids, items, strict=True) for k, v in r.terms])
         c.executemany(
             "INSERT INTO files (product_id, name, role, declared_size, declared_md5, records, local_identifier,"
             " sha256, size, md5, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [(pid, f.name, f.role, f.declared_size, f.declared_md5, f.records, f.local_identifier, f.sha256,
-              f.size, f.md5, f.status) for f in product.files],
+            [(pid, *f) for pid, r in zip(ids, items, strict=True) for f in r.files],
         )
-        c.executemany(
-            "INSERT INTO refs VALUES (?,?,?,?,?,?)",
-            [(pid, r.target, split_lidvid(r.target)[0], r.ref_type, r.kind, r.comment)
-             for r in product.references],
+        c.executemany("INSERT INTO refs VALUES (?,?,?,?,?,?)",
+                      [(pid, *x) for pid, r in zip(ids, items, strict=True) for x in r.refs])
+        c.executemany("INSERT INTO members VALUES (?,?,?,?,?,?)",
+                      [(pid, *x) for pid, r in zip(ids, items, strict=True) for x in r.members])
+        c.executemany("INSERT INTO products_fts (rowid, title, ids) VALUES (?,?,?)",
+                      [(pid, *r.fts) for pid, r in zip(ids, items, strict=True)])
+        shapes, boxes = [], []
+        for pid, r in zip(ids, items, strict=True):
+            fp = r.footprint
+            if fp is not None:
+                bid = self._body_ids.get(fp.body[0]) or self._body_id(fp.body)
+                shapes.append((pid, bid, fp.source, fp.geojson))
+                boxes += [rebind(row, pid, bid) for row in fp.rtree]
+        c.executemany("INSERT INTO footprints (product_id, body_id, source, geojson) VALUES (?,?,?,?)", shapes)
+        c.executemany(RTREE_INSERT, boxes)
+        return ids
+
+    def _body_id(self, body: tuple[str, int | None, str | None]) -> int:
+        row = self.conn.execute("SELECT id FROM footprint_bodies WHERE name=?", (body[0],)).fetchone()
+        if row is None:
+            cur = self.conn.execute("INSERT INTO footprint_bodies (name, naif_id, crs) VALUES (?,?,?)", body)
+            row = (cur.lastrowid,)
+        self._body_ids[body[0]] = int(row[0])
+        return int(row[0])
+
+    def add_findings(self, findings: Sequence[tuple[Finding, int | None]], batch_id: int | None) -> None:
+        self.conn.executemany(
+            "INSERT INTO findings (batch_id, product_id, lidvid, path, message_id, severity, message, line)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [(batch_id, pid, f.lidvid, f.path, f.message_id, f.severity, f.message, f.line) for f, pid in findings],
         )
-        c.executemany(
-            "INSERT INTO members VALUES (?,?,?,?,?,?)",
-            [(pid, m.ref, split_lidvid(m.ref)[0], m.status, m.kind, m.member_type) for m in product.members],
-        )
-        ids = " ".join([product.lid, *product.targets, *product.investigations, *product.instruments,
-                        *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
-                                                     if k.endswith("_id") and isinstance(v, str))])
-        c.execute("INSERT INTO products_fts (rowid, title, ids) VALUES (?,?,?)", (pid, product.title or "", ids))
-        _index_footprint(c, pid, product)
-        return pid
+
+    def digest_lookup(self) -> SqliteDigests:
+        return SqliteDigests(str(self.path))
 
     def add_finding(self, finding: Finding, batch_id: int | None, product_id: int | None = None) -> None:
         self.conn.execute(
@@ -265,6 +270,37 @@ class SqliteCatalog(Catalog):
         return sqlite_browse.layout(self.conn, lidvid)
 
 
+class SqliteDigests:
+    """What the committed catalogue holds, read over a read-only connection of its own: label digests by
+    LIDVID and whether a LID is known. Picklable, opening its connection on first use, so each ingest worker
+    process gets its own."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_conn": None}
+
+    def _c(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect(Path(self.path).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=30000")
+        return self._conn
+
+    def digest(self, lidvid: str) -> str | None:
+        row = self._c().execute("SELECT label_sha256 FROM products WHERE lidvid=?", (lidvid,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def has_lid(self, lid: str) -> bool:
+        return self._c().execute("SELECT 1 FROM products WHERE lid=? LIMIT 1", (lid,)).fetchone() is not None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 def _summary(row: tuple[Any, ...]) -> ProductRow:
     bbox = None if row[11] is None else [row[11], row[12], row[13], row[14]]
     return {
@@ -286,23 +322,13 @@ def _class_names(names: list[str]) -> list[str]:
 
 
 def _fts_expr(text: str) -> str:
+    text = text.replace("\x00", " ")  # SQLite ends a bound string at NUL: the quoted token would be left open
     tokens = ['"' + t.replace('"', '""') + '"' for t in text.split() if any(ch.isalnum() for ch in t)]
     return " AND ".join(tokens) if tokens else '""'
 
 
 def _in(n: int) -> str:
     return ",".join("?" * n)
-
-
-def _index_footprint(conn: sqlite3.Connection, pid: int, product: Product) -> None:
-    """Store and index the product's footprint when its label gives a usable one (else leave it out)."""
-    try:
-        fp = footprint_of(product)
-    except FormatError:
-        return
-    if fp is not None:
-        stop = normalize_utc(product.stop, end=True) or normalize_utc(product.start, end=True)
-        insert_footprint(conn, pid, fp, normalize_utc(product.start), stop)
 
 
 def _where(q: Query) -> tuple[str, list[Any]]:

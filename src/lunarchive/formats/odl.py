@@ -41,6 +41,7 @@ from ..errors import FormatError
 __all__ = [
     "MAX_LABEL_BYTES",
     "Unsupported",
+    "label_bytes",
     "label_text",
     "loads",
     "loads_fast",
@@ -80,14 +81,14 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def label_text(path: Path) -> str:
-    """The label part of *path* (up to and including END) as text; FormatError when there is no END."""
+def label_bytes(path: Path) -> bytes:
+    """The label part of *path* (up to and including END) as bytes; FormatError when there is no END."""
     with open(path, "rb") as f:
         data = f.read(_CHUNK)
         while True:
             end = _find_end(data)
             if end is not None:
-                return _decode(data[:end])
+                return data[:end]
             if len(data) >= MAX_LABEL_BYTES:
                 raise FormatError(f"no END statement in the first {MAX_LABEL_BYTES} bytes")
             more = f.read(len(data))
@@ -95,6 +96,19 @@ def label_text(path: Path) -> str:
                 what = "empty file" if not data else "no END statement (truncated label?)"
                 raise FormatError(what)
             data += more
+
+
+def label_text(path: Path, data: bytes | None = None) -> str:
+    """The label part of *path* (up to and including END) as text; FormatError when there is no END.
+
+    ``data``, when given, is the file's content (or its first part) already read: it is used instead.
+    """
+    if data is None:
+        return _decode(label_bytes(path))
+    end = _find_end(data[:MAX_LABEL_BYTES])
+    if end is None:
+        raise FormatError("empty file" if not data else "no END statement (truncated label?)")
+    return _decode(data[:end])
 
 
 # ------------------------------------------------------------------------------------------ plain data

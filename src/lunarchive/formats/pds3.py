@@ -49,13 +49,14 @@ def is_pds3_label(path: Path, head: bytes) -> bool:
 
 
 # --------------------------------------------------------------------------------------------- reading
-def read_label(path: Path, *, fast: bool = False) -> dict[str, Any]:
+def read_label(path: Path, *, fast: bool = False, data: bytes | None = None) -> dict[str, Any]:
     """The label part of *path* as a plain nested mapping, read with pvl (or the fast reader if *fast*).
 
+    ``data``: the file's bytes (or at least its label part) when already read.
     Raises FormatError (one line, with pvl's reason and line) when the label cannot be read.
     """
     try:
-        label = odl.loads(odl.label_text(path), fast=fast)
+        label = odl.loads(odl.label_text(path, data), fast=fast)
     except FormatError as err:
         raise FormatError(f"not a readable PDS3 label: {err.message}", line=err.line) from None
     if not label:
@@ -69,10 +70,11 @@ def make_lid(data_set_id: str, product_id: str) -> str:
     return f"urn:lunarchive:pds3:{parts[0]}:{parts[1]}"
 
 
-def parse_label(path: Path, fast: bool = True) -> Product:
-    """Read the PDS3 label at *path* and describe it as a Product (``label_format="pds3"``)."""
+def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Product:
+    """Read the PDS3 label at *path* (or its bytes ``data`` already read) and describe it as a Product
+    (``label_format="pds3"``)."""
     path = Path(path)
-    label = read_label(path, fast=fast)
+    label = read_label(path, fast=fast, data=data)
     data_set_id = _first(label.get("DATA_SET_ID"))
     product_id = _first(label.get("PRODUCT_ID"))
     blocks = _blocks(label)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import NotFound, StoreError
 from .base import BlobInfo, Store, check_sha256
@@ -15,6 +16,9 @@ from .base import BlobInfo, Store, check_sha256
 __all__ = ["LocalStore"]
 
 CHUNK = 1 << 20
+SMALL = 8 << 20
+"""Files up to this size are read whole and hashed before anything is written, so content already in the
+store costs no write; larger ones are hashed while they are copied to a temp file."""
 
 
 class LocalStore(Store):
@@ -36,34 +40,54 @@ class LocalStore(Store):
     def put_file(self, path: Path) -> BlobInfo:
         try:
             with open(path, "rb") as src:
-                return self._write(iter(lambda: src.read(CHUNK), b""))
+                head = src.read(SMALL + 1)
+                if len(head) <= SMALL:
+                    return self.put_bytes(head)
+                return self._write(itertools.chain([head], iter(lambda: src.read(CHUNK), b"")))
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
     def put_bytes(self, data: bytes) -> BlobInfo:
-        return self._write(iter([data]))
+        digest = hashlib.sha256(data).hexdigest()
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        if self.blob_path(digest).is_file():
+            return BlobInfo(digest, md5, len(data), existed=True)
+        existed = self._place([data], None, digest)
+        return BlobInfo(digest, md5, len(data), existed=existed)
 
     def _write(self, chunks: Iterator[bytes]) -> BlobInfo:
-        sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+        sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+        size = 0
+
+        def measured() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in chunks:
+                sha.update(chunk)
+                md5.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        existed = self._place(measured(), sha, None)
+        return BlobInfo(sha.hexdigest(), md5.hexdigest(), size, existed=existed)
+
+    def _place(self, chunks: Iterable[bytes], sha: Any, digest: str | None) -> bool:
+        """Write ``chunks`` to a temp file, then rename it to its blob path (the digest known beforehand, or
+        read from ``sha`` once written). Returns True when the blob was already there (temp file dropped)."""
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
-                    sha.update(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
                     out.write(chunk)
                 if self.fsync:
                     out.flush()
                     os.fsync(out.fileno())
-            digest = sha.hexdigest()
-            final = self.blob_path(digest)
+            final = self.blob_path(digest or sha.hexdigest())
             if final.exists():
                 os.unlink(tmp_name)
-                return BlobInfo(digest, md5.hexdigest(), size, existed=True)
+                return True
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_name, final)
-            return BlobInfo(digest, md5.hexdigest(), size)
+            return False
         except BaseException:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)

@@ -1,0 +1,117 @@
+"""A product as catalogue rows: everything a backend inserts, worked out before its transaction.
+
+Ingest workers build these in parallel (pure functions of the Product and its label, picklable), so the
+process that holds the write transaction only assigns row ids and inserts. The tuples follow the SQLite
+schema's column order; another backend maps the same fields by position.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bodies import normalize_target
+from ..errors import FormatError
+from ..footprint import footprint_of
+from ..model import Product, parse_vid, split_lidvid
+from ..times import normalize_utc
+from .spatial import index_rows
+
+__all__ = ["PRODUCT_COLUMNS", "FootprintRows", "ProductRows", "product_rows", "vid_key"]
+
+PRODUCT_COLUMNS = (
+    "lidvid", "lid", "vid", "vid_key", "product_class", "title", "start", "stop", "start_utc", "stop_utc",
+    "processing_level", "information_model_version", "label_format", "label_name", "label_sha256",
+    "source_path", "targets", "investigations", "instruments", "instrument_hosts", "bbox_west", "bbox_south",
+    "bbox_east", "bbox_north", "extra", "discipline",
+)
+"""The ``products`` columns of ``ProductRows.product``, in order (``id``, ``batch_id`` and ``ingested_at``
+are added by the backend)."""
+
+
+def vid_key(vid: str) -> str:
+    """A text key that sorts VIDs numerically (``1.10`` after ``1.9``)."""
+    return ".".join(f"{part:08d}" for part in parse_vid(vid))
+
+
+@dataclass
+class FootprintRows:
+    """A footprint ready to insert: its body, GeoJSON and R*Tree rows (body and product ids left 0)."""
+
+    body: tuple[str, int | None, str | None]
+    """``(name, naif_id, crs)`` of the body (the backend finds or adds its row)."""
+    source: str
+    geojson: str
+    rtree: list[tuple[Any, ...]]
+
+
+@dataclass
+class ProductRows:
+    """One product's rows, without the product id (assigned at insert time)."""
+
+    lidvid: str
+    lid: str
+    label_sha256: str
+    label: bytes
+    product: tuple[Any, ...]
+    terms: list[tuple[str, str]] = field(default_factory=list)
+    files: list[tuple[Any, ...]] = field(default_factory=list)
+    refs: list[tuple[Any, ...]] = field(default_factory=list)
+    members: list[tuple[Any, ...]] = field(default_factory=list)
+    fts: tuple[str, str] = ("", "")
+    footprint: FootprintRows | None = None
+
+
+def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRows:
+    """The rows that catalogue ``product`` (whose label bytes are ``label``)."""
+    b = product.bbox
+    start_utc = normalize_utc(product.start)
+    stop_utc = normalize_utc(product.stop, end=True) or normalize_utc(product.start, end=True)
+    row = (
+        product.lidvid, product.lid, product.vid, vid_key(product.vid), product.product_class,
+        product.title, product.start, product.stop, start_utc, stop_utc,
+        product.processing_level, product.information_model_version, product.label_format,
+        Path(product.label_path).name if product.label_path else None, label_sha256,
+        product.label_path, json.dumps(product.targets), json.dumps(product.investigations),
+        json.dumps(product.instruments), json.dumps(product.instrument_hosts),
+        b.west if b else None, b.south if b else None, b.east if b else None, b.north if b else None,
+        json.dumps(product.extra, default=str), json.dumps(product.discipline, default=str),
+    )
+    terms = [("target", normalize_target(t)) for t in product.targets]
+    terms += [("investigation", i.upper()) for i in product.investigations]
+    terms += [("instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
+    ids = " ".join([product.lid, *product.targets, *product.investigations, *product.instruments,
+                    *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
+                                                 if k.endswith("_id") and isinstance(v, str))])
+    return ProductRows(
+        lidvid=product.lidvid,
+        lid=product.lid,
+        label_sha256=label_sha256,
+        label=label,
+        product=row,
+        terms=terms,
+        files=[(f.name, f.role, f.declared_size, f.declared_md5, f.records, f.local_identifier, f.sha256,
+                f.size, f.md5, f.status) for f in product.files],
+        refs=[(r.target, split_lidvid(r.target)[0], r.ref_type, r.kind, r.comment) for r in product.references],
+        members=[(m.ref, split_lidvid(m.ref)[0], m.status, m.kind, m.member_type) for m in product.members],
+        fts=(product.title or "", ids),
+        footprint=_footprint_rows(product, start_utc, stop_utc),
+    )
+
+
+def _footprint_rows(product: Product, start_utc: str | None, stop_utc: str | None) -> FootprintRows | None:
+    """The product's footprint when its label gives a usable one (else None: it is left out of the index)."""
+    try:
+        fp = footprint_of(product)
+    except FormatError:
+        return None
+    if fp is None:
+        return None
+    return FootprintRows(
+        body=(fp.body.name, fp.body.naif_id, fp.body.crs),
+        source=fp.source,
+        geojson=json.dumps(fp.geometry()),
+        rtree=index_rows(0, 0, fp.parts, start_utc, stop_utc),
+    )

@@ -1,0 +1,243 @@
+"""The per-label work of an ingest: read, parse, store the files, validate, and build the catalogue rows.
+
+It needs no write access to the catalogue, so it runs in worker processes (``Pool``) while the ingesting
+process only decides (new, unchanged, new version, conflict) and inserts the rows inside its one
+transaction. Blobs are written here, atomically, before the rows that name them are committed there; a
+killed ingest leaves at most unnamed blobs. Workers die with the ingesting process (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from . import validate as validation
+from .catalog.base import CommittedLookup
+from .catalog.rows import ProductRows, product_rows
+from .errors import FormatError, StoreError
+from .formats import clementine_index, inventory, odl, pds3, pds4
+from .formats.xmlsafe import parse_xml
+from .model import FileRef, Finding, Product
+from .store.base import BlobInfo, Store
+
+__all__ = ["MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results"]
+
+Kind = Literal["pds4", "pds3", "clementine_index"]
+
+MSG = {
+    "invalid_label": "error.validation.invalid_label",
+    "missing_file": "error.label.missing_file",
+    "unreadable": "error.label.unresolvable_resource",
+    "conflict": "error.label.duplicate_identifier",
+    "inventory": "error.inventory_table.invalid_member_status",
+    "not_product": "info.validation.general",
+}
+
+_PDS3_DETACHED = (".lbl",)
+_CHUNKSIZE = 32
+
+
+@dataclass
+class Context:
+    """What a worker needs: the blob store, committed label digests, and the validation options."""
+
+    store: Store
+    committed: CommittedLookup
+    checks: validation.Options
+
+
+@dataclass
+class Prepared:
+    """One product (or one failure) from a candidate file, ready for the ingesting process to decide on."""
+
+    path: str
+    product: Product | None = None
+    label_sha256: str = ""
+    committed_digest: str | None = None
+    """The label digest catalogued under this LIDVID before the batch began (None: not catalogued)."""
+    committed_lid: bool = False
+    """Whether some version of the LID was catalogued before the batch began."""
+    rows: ProductRows | None = None
+    """None when nothing needs inserting (the worker saw the LIDVID catalogued) or for a failure."""
+    findings: list[Finding] = field(default_factory=list)
+    """Findings about the product (missing files, validation rules) or, with no product, about the file."""
+    failed: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    bytes_hashed: int = 0
+    files_stored: int = 0
+
+
+class Worker:
+    """Turns candidate files into Prepared records; keeps the files it has hashed (by inode) for reuse."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._hashed: dict[tuple[int, int, int, int], BlobInfo] = {}
+
+    def run(self, path: str, kind: Kind) -> list[Prepared]:
+        if kind == "clementine_index":
+            return self._index_table(path)
+        t0 = time.perf_counter()
+        timings = {"parse": 0.0}
+        root = None
+        try:
+            if kind == "pds4":
+                data = Path(path).read_bytes()
+                root = parse_xml(data, path)
+                if not pds4.is_pds4_label(root):
+                    note = Finding(MSG["not_product"], "XML file is not a PDS4 product label; skipped", path, "info")
+                    return [Prepared(path, findings=[note], timings=timings)]
+                product = pds4.product_from_tree(root, path)
+            else:
+                data = Path(path).read_bytes() if path.lower().endswith(_PDS3_DETACHED) else odl.label_bytes(Path(path))
+                product = pds3.parse_label(Path(path), data=data)
+        except FormatError as exc:
+            return [_failure(path, MSG["invalid_label"], exc.message, exc.line, timings)]
+        except OSError as exc:
+            return [_failure(path, MSG["unreadable"], f"cannot read label: {exc.strerror or exc}", None, timings)]
+        finally:
+            timings["parse"] += time.perf_counter() - t0
+        return [self._prepare(path, product, data, root, timings)]
+
+    def _index_table(self, path: str) -> list[Prepared]:
+        """One product per tile of a Clementine index table and the tables beside it (one label each)."""
+        t0 = time.perf_counter()
+        timings = {"parse": 0.0}
+        try:
+            rows = list(clementine_index.read_products(Path(path)))
+        except FormatError as exc:
+            return [_failure(path, MSG["invalid_label"], exc.message, exc.line, timings)]
+        finally:
+            timings["parse"] += time.perf_counter() - t0
+        return [self._prepare(path, product, label, None, {}) for product, label in rows]
+
+    def _prepare(self, path: str, product: Product, data: bytes, root: Any, timings: dict[str, float]) -> Prepared:
+        out = Prepared(path, product, hashlib.sha256(data).hexdigest(), timings=timings)
+        out.committed_digest = self.ctx.committed.digest(product.lidvid)
+        if out.committed_digest is not None:
+            return out  # unchanged or a conflict: the ingesting process decides, nothing to store
+        out.committed_lid = self.ctx.committed.has_lid(product.lid)
+        problems = self._hash_files(product, out)
+        problems += _members(product)
+        t0 = time.perf_counter()
+        findings = [Finding(m, text, path, "error", None, product.lidvid) for m, text in problems]
+        if product.label_format == "pds4" and root is not None:
+            try:
+                checks = validation.product_findings(product, data=data, root=root, options=self.ctx.checks)
+            except (OSError, ValueError) as exc:
+                checks = [Finding(MSG["unreadable"], f"validation stopped: {exc}", product.label_path or "")]
+            findings += [Finding(f.message_id, f.message, path, f.severity, f.line, product.lidvid) for f in checks]
+        t1 = time.perf_counter()
+        timings["validate"] = t1 - t0
+        out.findings = findings
+        out.rows = product_rows(product, data, out.label_sha256)
+        product.discipline = {}  # in the rows (as JSON) already; not needed again, so not sent back
+        timings["rows"] = time.perf_counter() - t1
+        return out
+
+    def _hash_files(self, product: Product, out: Prepared) -> list[tuple[str, str]]:
+        t0 = time.perf_counter()
+        problems = []
+        for ref in product.files:
+            problem = self._hash_one(ref, out)
+            if problem:
+                problems.append(problem)
+        out.timings["hash"] = time.perf_counter() - t0
+        return problems
+
+    def _hash_one(self, ref: FileRef, out: Prepared) -> tuple[str, str] | None:
+        if not ref.path:
+            ref.status = "missing"
+            return MSG["missing_file"], f"file {ref.name!r} named in the label has no resolvable path"
+        try:
+            st = os.stat(ref.path)
+        except FileNotFoundError:
+            ref.status = "missing"
+            return MSG["missing_file"], f"file {ref.name!r} named in the label does not exist"
+        except OSError as exc:
+            ref.status = "unreadable"
+            return MSG["unreadable"], f"file {ref.name!r} cannot be read: {exc.strerror}"
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        info = self._hashed.get(key)
+        if info is None:
+            try:
+                info = self.ctx.store.put_file(Path(ref.path))
+            except StoreError as exc:
+                ref.status = "unreadable"
+                return MSG["unreadable"], f"file {ref.name!r} cannot be stored: {exc.message}"
+            self._hashed[key] = info
+            out.bytes_hashed += info.size
+            out.files_stored += 0 if info.existed else 1
+        ref.sha256, ref.md5, ref.size, ref.status = info.sha256, info.md5, info.size, "ok"
+        return None
+
+
+def _members(product: Product) -> list[tuple[str, str]]:
+    if product.product_class != "Product_Collection":
+        return []
+    members, problems = inventory.collection_members(product)
+    product.members = members
+    return [(MSG["inventory"], p) for p in problems]
+
+
+def _failure(path: str, message_id: str, message: str, line: int | None, timings: dict[str, float]) -> Prepared:
+    return Prepared(path, findings=[Finding(message_id, message, path, "error", line)], failed=True, timings=timings)
+
+
+# ------------------------------------------------------------------------------------------ processes
+_WORKER: Worker | None = None
+
+
+def _init(ctx: Context, parent: int) -> None:
+    global _WORKER
+    _WORKER = Worker(ctx)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the ingesting process's to handle
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the ingesting process
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _task(item: tuple[str, Kind]) -> list[Prepared]:
+    assert _WORKER is not None
+    return _WORKER.run(*item)
+
+
+@contextmanager
+def prepared_results(ctx: Context, items: list[tuple[str, Kind]], workers: int) -> Iterator[Iterator[list[Prepared]]]:
+    """Prepared records for ``items`` in their order: in ``workers`` processes, or here when ``workers`` < 2.
+
+    The worker processes are forked on entry (before the caller opens its write transaction); the work
+    starts with the first ``next()``, so the committed state the workers read is the one the caller's
+    transaction (opened in between) sees and writes after.
+    """
+    if workers < 2:
+        worker = Worker(ctx)
+        try:
+            yield (prepared for path, kind in items for prepared in [worker.run(path, kind)])
+        finally:
+            ctx.committed.close()
+        return
+    mp = multiprocessing.get_context("fork")
+    pool = mp.Pool(workers, initializer=_init, initargs=(ctx, os.getpid()))
+
+    def results() -> Iterator[list[Prepared]]:
+        yield from pool.imap(_task, items, chunksize=_CHUNKSIZE)
+
+    try:
+        yield results()
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
