@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lunarchive.errors import InvalidQuery
 from lunarchive.times import normalize_utc, parse_utc
@@ -30,3 +34,27 @@ def test_nulls_and_garbage() -> None:
     assert normalize_utc("yesterday") is None
     with pytest.raises(InvalidQuery):
         parse_utc("2014-13-45")
+
+
+@given(
+    st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)),
+    st.integers(0, 6),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([0, 59, 60]),
+)
+def test_full_precision_shortcut_agrees_with_datetime_math(
+    dt: datetime, digits: int, zulu: bool, end: bool, second: int
+) -> None:
+    text = dt.strftime("%Y-%m-%dT%H:%M:") + f"{second:02d}"
+    if digits:
+        text += "." + f"{dt.microsecond:06d}"[:digits]
+    text += "Z" if zulu else ""
+    parsed = parse_utc(text, end=end)  # the general path (a 60th second is read as 59)
+    assert parsed is not None
+    assert normalize_utc(text, end=end) == parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@pytest.mark.parametrize("text", ["2021-02-29T00:00:00Z", "2021-04-31T10:00:00.5Z", "2021-01-01T24:00:00Z"])
+def test_impossible_calendar_times_are_not_times(text: str) -> None:
+    assert normalize_utc(text) is None

@@ -91,7 +91,8 @@ class Worker:
         root = None
         try:
             if kind == "pds4":
-                data = Path(path).read_bytes()
+                with open(path, "rb") as fh:
+                    data = fh.read()
                 root = parse_xml(data, path)
                 if not pds4.is_pds4_label(root):
                     note = Finding(MSG["not_product"], "XML file is not a PDS4 product label; skipped", path, "info")

@@ -78,10 +78,22 @@ def _precision_step(g: dict[str, str | None]) -> timedelta:
     return timedelta(days=1)
 
 
+_FULL = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z?")
+
+
 def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
     """The sortable ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` form of a time string, or None."""
     if text is None:
         return None
+    m = _FULL.fullmatch(text)
+    if m is not None:  # calendar time to the second or finer, UTC: the common case, without datetime math
+        y, mo, d, hh, mm, ss, frac = m.groups()
+        try:
+            valid = int(y) >= 1000 and int(ss) <= 59 and datetime(int(y), int(mo), int(d), int(hh), int(mm)) is not None
+        except ValueError:
+            valid = False
+        if valid:  # the end of a time given to 10^-k s is the same digits followed by nines
+            return f"{y}-{mo}-{d}T{hh}:{mm}:{ss}.{(frac or '').ljust(6, '9' if end else '0')}Z"
     try:
         dt = parse_utc(text, end=end)
     except InvalidQuery:

@@ -8,8 +8,8 @@ schema's column order; another backend maps the same fields by position.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..bodies import normalize_target
@@ -73,7 +73,7 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
         product.lidvid, product.lid, product.vid, vid_key(product.vid), product.product_class,
         product.title, product.start, product.stop, start_utc, stop_utc,
         product.processing_level, product.information_model_version, product.label_format,
-        Path(product.label_path).name if product.label_path else None, label_sha256,
+        os.path.basename(product.label_path) if product.label_path else None, label_sha256,
         product.label_path, json.dumps(product.targets), json.dumps(product.investigations),
         json.dumps(product.instruments), json.dumps(product.instrument_hosts),
         b.west if b else None, b.south if b else None, b.east if b else None, b.north if b else None,

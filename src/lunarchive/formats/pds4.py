@@ -146,7 +146,7 @@ class _State:
 _Handler = Callable[[_Element, Product, _State], None]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=4096)
 def _real_dir(directory: str) -> str:
     return os.path.realpath(directory)
 

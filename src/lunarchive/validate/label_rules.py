@@ -14,7 +14,6 @@ import os
 import re
 import warnings
 from collections import Counter
-from pathlib import Path
 
 from lxml import etree
 
@@ -181,11 +180,16 @@ def check_file_references(product: Product, label_path: str, root: etree._Elemen
     A FileRef whose ``status`` is no longer ``pending`` was measured by the caller (ingest hashes every file
     as it stores it): its ``size``/``md5`` are used as they are and missing files are not reported again.
     """
-    lines = _file_lines(root)
+    lines: dict[str, int] | None = None  # the File elements' lines, looked up only for a finding
     out: list[Finding] = []
     for ref in product.files:
-        line = lines.get(os.path.basename(ref.name)) or lines.get(ref.name)
-        out += _check_one_file(ref, label_path, product.lidvid, line)
+        found = _check_one_file(ref, label_path, product.lidvid, None)
+        if found:
+            lines = _file_lines(root) if lines is None else lines
+            line = lines.get(os.path.basename(ref.name)) or lines.get(ref.name)
+            for f in found:
+                f.line = line
+            out += found
     return out
 
 
@@ -429,7 +433,7 @@ def check_image(path: str, label_path: str | None = None, lidvid: str | None = N
     Images up to 16 Mpixel are decoded; larger ones only have their structure verified, so memory
     stays bounded whatever the file claims.
     """
-    kind = _IMAGE_IDS.get(Path(path).suffix.lower())
+    kind = _IMAGE_IDS.get(os.path.splitext(path)[1].lower())
     if kind is None or not os.path.isfile(path):
         return []
     from PIL import Image
