@@ -144,3 +144,35 @@ def test_collection_members_needs_a_collection_with_an_inventory(tmp_path: Path)
     members, problems = collection_members(bare)
     assert members == [] and "unknown field_delimiter" in problems[0] and "expected 2 fields" in problems[1]
 
+
+
+def test_each_problem_carries_the_message_id_validate_uses(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.csv"
+    inv.write_bytes(b"P,urn:x:c:a::1.0\nX,urn:x:c:b::1.0\np,urn:x:c:c::1.0\nP,\nP,urn:x:c:d::1.0,extra\n\nP\n"
+                    b"P,urn x c::one\n")
+    members, problems = read_inventory(inv)
+    assert [m.ref for m in members] == ["urn:x:c:a::1.0", "urn:x:c:c::1.0", "urn:x:c:d::1.0"]
+    assert [p.message_id for p in problems] == [
+        "error.inventory_table.invalid_member_status",  # X
+        "error.inventory_table.invalid_member_status",  # p for P
+        "error.validation.invalid_field_value",  # empty LIDVID_LID
+        "error.table.fields_mismatch",  # third field
+        "error.table.fields_mismatch",  # blank row
+        "error.table.fields_mismatch",  # one field
+        "error.validation.invalid_field_value",  # not a LIDVID
+    ]
+    assert all(isinstance(p, str) and p.startswith("inv.csv line ") for p in problems)
+
+
+def test_a_missing_inventory_is_reported_once_by_ingest(tmp_path: Path) -> None:
+    from lunarchive.config import open_archive
+    from lunarchive.ingest import ingest
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "collection_spice_kernels_v003.xml").write_bytes(
+        corpus_file(f"{M2020}/collection_spice_kernels_v003.xml").read_bytes())
+    with open_archive(tmp_path / "data", fsync=False) as archive:
+        report = ingest(archive, [tree])
+    about_inventory = [f for f in report.findings if "collection_spice_kernels_inventory_v003.csv" in f.message]
+    assert [f.message_id for f in about_inventory] == ["error.label.missing_file"]

@@ -38,7 +38,6 @@ MSG = {
     "missing_file": "error.label.missing_file",
     "unreadable": "error.label.unresolvable_resource",
     "conflict": "error.label.duplicate_identifier",
-    "inventory": "error.inventory_table.invalid_member_status",
     "not_product": "info.validation.general",
 }
 
@@ -187,7 +186,11 @@ def _members(product: Product) -> list[tuple[str, str]]:
         return []
     members, problems = inventory.collection_members(product)
     product.members = members
-    return [(MSG["inventory"], p) for p in problems]
+    reported = {ref.name for ref in product.files if ref.status in ("missing", "unreadable")}
+    name = product.extra.get("inventory_file")
+    # a missing or unreadable inventory file has been reported already, when its FileRef was measured
+    return [(p.message_id, str(p)) for p in problems
+            if not (name in reported and p.message_id in (inventory.MISSING, inventory.UNRESOLVABLE))]
 
 
 def _failure(path: str, message_id: str, message: str, line: int | None, timings: dict[str, float]) -> Prepared:

@@ -5,7 +5,8 @@ most bundles (``collection_*.csv``), ``.tab`` in older ones (Mars Odyssey), CRLF
 row is ``P`` or ``S`` (Primary / Secondary member) and a LIDVID (``urn:...::1.0``) or LID.
 
 Bad rows never raise: they are skipped and described in a list of one-line problems
-(``"<file> line 3: unknown member status 'X'"``). Only a file that cannot be read at all raises
+(``"<file> line 3: unknown member status 'X'"``), each a :class:`Problem` (a ``str``) that also carries the
+NASA PDS validate message id it is reported under. Only a file that cannot be read at all raises
 FormatError.
 """
 
@@ -17,15 +18,38 @@ from pathlib import Path
 from ..errors import FormatError, InvalidIdentifier
 from ..model import Member, Product, split_lidvid
 
-__all__ = ["DELIMITERS", "collection_members", "read_inventory"]
+__all__ = ["DELIMITERS", "Problem", "collection_members", "read_inventory"]
 
 DELIMITERS = {"comma": ",", "horizontal tab": "\t", "semicolon": ";", "vertical bar": "|"}
 """PDS4 ``field_delimiter`` values (compared case-insensitively) → the character."""
 
 _STATUS = {"P": "P", "S": "S"}
 
+STATUS = "error.inventory_table.invalid_member_status"
+FIELDS = "error.table.fields_mismatch"
+VALUE = "error.validation.invalid_field_value"
+ENCODING = "error.validation.invalid_character_stream"
+DEFINITION = "error.label.table_definition_problem"
+MISSING = "error.label.missing_file"
+UNRESOLVABLE = "error.label.unresolvable_resource"
+REQUIRED = "error.validation.missing_required_file"
 
-def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list[str]]:
+
+class Problem(str):
+    """A one-line problem text that also knows its PDS validate message id (``problem.message_id``)."""
+
+    message_id: str
+
+    def __new__(cls, text: str, message_id: str) -> Problem:
+        obj = super().__new__(cls, text)
+        obj.message_id = message_id
+        return obj
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return str(self), self.message_id
+
+
+def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list[Problem]]:
     """Read a collection inventory file: (members, problems).
 
     Raises FormatError only when the file cannot be read (missing, a directory, no permission).
@@ -35,21 +59,21 @@ def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list
         data = path.read_bytes()
     except OSError as exc:
         raise FormatError(f"{path}: cannot read inventory: {exc.strerror or exc}") from None
-    problems: list[str] = []
+    problems: list[Problem] = []
     name = path.name
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(f"{name}: not UTF-8 text (byte {exc.start}); undecodable bytes replaced")
+        problems.append(Problem(f"{name}: not UTF-8 text (byte {exc.start}); undecodable bytes replaced", ENCODING))
         text = data.decode("utf-8", errors="replace")
     members: list[Member] = []
     lines = text.splitlines()
     for lineno, fields in enumerate(csv.reader(lines, delimiter=delimiter, strict=False), 1):
         where = f"{name} line {lineno}"
         if not fields or all(not f.strip() for f in fields):
-            problems.append(f"{where}: blank row")
+            problems.append(Problem(f"{where}: blank row", FIELDS))
             continue
         member = _member(fields, where, problems)
         if member is not None:
@@ -57,31 +81,31 @@ def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list
     return members, problems
 
 
-def _member(fields: list[str], where: str, problems: list[str]) -> Member | None:
+def _member(fields: list[str], where: str, problems: list[Problem]) -> Member | None:
     if len(fields) < 2:
-        problems.append(f"{where}: expected 2 fields (Member_Status, LIDVID_LID), got {len(fields)}")
+        problems.append(Problem(f"{where}: expected 2 fields (Member_Status, LIDVID_LID), got {len(fields)}", FIELDS))
         return None
     if len(fields) > 2 and any(f.strip() for f in fields[2:]):
-        problems.append(f"{where}: {len(fields)} fields, only the first 2 used")
+        problems.append(Problem(f"{where}: {len(fields)} fields, only the first 2 used", FIELDS))
     raw_status, ref = fields[0].strip(), fields[1].strip()
     status = _STATUS.get(raw_status.upper())
     if status is None:
-        problems.append(f"{where}: unknown member status {raw_status!r} (expected P or S)")
+        problems.append(Problem(f"{where}: unknown member status {raw_status!r} (expected P or S)", STATUS))
         return None
     if not ref:
-        problems.append(f"{where}: empty LIDVID_LID")
+        problems.append(Problem(f"{where}: empty LIDVID_LID", VALUE))
         return None
     try:
         _, vid = split_lidvid(ref)
     except InvalidIdentifier as exc:
-        problems.append(f"{where}: {exc.message}")
+        problems.append(Problem(f"{where}: {exc.message}", VALUE))
         return None
     if raw_status != status:
-        problems.append(f"{where}: member status {raw_status!r} should be {status!r}")
+        problems.append(Problem(f"{where}: member status {raw_status!r} should be {status!r}", STATUS))
     return Member(ref=ref, status="S" if status == "S" else "P", kind="lidvid" if vid else "lid")
 
 
-def collection_members(product: Product) -> tuple[list[Member], list[str]]:
+def collection_members(product: Product) -> tuple[list[Member], list[Problem]]:
     """The members of a Product_Collection, read from the inventory file its label names.
 
     The file is the one named by ``product.extra["inventory_file"]`` (set by the PDS4 parser from
@@ -90,28 +114,29 @@ def collection_members(product: Product) -> tuple[list[Member], list[str]]:
     becomes a problem string, never an exception.
     """
     if product.product_class != "Product_Collection":
-        return [], [f"{product.lidvid} is a {product.product_class}, not a Product_Collection"]
+        return [], [Problem(f"{product.lidvid} is a {product.product_class}, not a Product_Collection", REQUIRED)]
     name = product.extra.get("inventory_file")
     if not name:
-        return [], [f"{product.lidvid}: collection label names no inventory file (File_Area_Inventory)"]
+        return [], [Problem(f"{product.lidvid}: collection label names no inventory file (File_Area_Inventory)",
+                            REQUIRED)]
     path = _inventory_path(product, name)
     if path is None:
-        return [], [f"{product.lidvid}: inventory file {name!r} cannot be located"]
-    problems: list[str] = []
+        return [], [Problem(f"{product.lidvid}: inventory file {name!r} cannot be located", UNRESOLVABLE)]
+    problems: list[Problem] = []
     declared = product.extra.get("field_delimiter")
     delimiter = ","
     if declared:
         found = DELIMITERS.get(str(declared).strip().lower())
         if found is None:
-            problems.append(f"{name}: unknown field_delimiter {declared!r}; read as Comma")
+            problems.append(Problem(f"{name}: unknown field_delimiter {declared!r}; read as Comma", DEFINITION))
         else:
             delimiter = found
     if not path.is_file():
-        return [], [*problems, f"{name}: inventory file named in the label does not exist ({path})"]
+        return [], [*problems, Problem(f"{name}: inventory file named in the label does not exist ({path})", MISSING)]
     try:
         members, row_problems = read_inventory(path, delimiter)
     except FormatError as exc:
-        return [], [*problems, exc.message]
+        return [], [*problems, Problem(exc.message, UNRESOLVABLE)]
     return members, problems + row_problems
 
 
