@@ -52,6 +52,14 @@ def test_titan_box_follows_the_labels_longitude_direction(labels: Path) -> None:
     assert _lids(labels, body="titan", within=(30, -7, 2575 * 0.175)) == found  # 10° ≈ 0.175 rad from 40°E
 
 
+def test_numbered_minor_planet_targets_match_their_name(labels: Path) -> None:
+    """Dawn's label says TARGET_NAME = "1 CERES": --target ceres (or "(1) Ceres") finds it."""
+    dawn = {"0038582"}  # the last part of its LID (from PRODUCT_ID)
+    assert _lids(labels, targets=["ceres"]) == dawn
+    assert _lids(labels, targets=["(1) Ceres"]) == dawn
+    assert _lids(labels, targets=["52 Europa"]) == set()
+
+
 def test_clementine_north_pole_zero_height_box(labels: Path) -> None:
     """The label gives north = south = 61 (and target ``{target}``; its context reference names the Moon)."""
     found = {"basemap_north_pole"}

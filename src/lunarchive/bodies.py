@@ -22,10 +22,13 @@ _CONTEXT_TARGET = re.compile(r"^urn:nasa:pds:context:target:[^.:]+(?:\.[^.:]+)*\
 
 
 def normalize_target(name: str) -> str:
-    """Upper-case, trimmed, with a minor-planet number prefix dropped: ``(134340) Pluto`` → ``PLUTO``."""
-    s = _SPACES.sub(" ", name.strip())
-    s = _NUMBERED.sub("", s)
-    return s.upper()
+    """Upper-case, trimmed, with a minor-planet number prefix dropped: ``(134340) Pluto`` and ``1 CERES`` →
+    ``PLUTO`` and ``CERES`` (but ``52 EUROPA``, the asteroid, stays apart from Jupiter's Europa)."""
+    s = _NUMBERED.sub("", _SPACES.sub(" ", name.strip())).upper()
+    m = _MINOR_PLANET.match(s)
+    if m is not None and s not in _NAIF_IDS:
+        s = s[m.end():]
+    return s
 
 
 # NAIF integer ids of the bodies named in NAIF's built-in table that a lunar / deep-space archive meets:
