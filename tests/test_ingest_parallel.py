@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+import pytest
+
 from lunarchive.config import open_archive
+from lunarchive.errors import IngestError
 from lunarchive.ingest import ingest
 
 from .conftest import EXAMPLES, LOCAL_CORPUS
@@ -61,3 +68,33 @@ def test_reingest_with_workers_adds_nothing(tmp_path: Path) -> None:
     catalogued = first.added + first.new_versions + first.unchanged
     assert (again.added, again.new_versions, again.unchanged) == (0, 0, catalogued)
     assert again.failed == first.failed
+
+
+def test_a_dead_worker_stops_the_ingest_with_a_clear_error(tmp_path: Path) -> None:
+    """A worker killed mid-way (the OOM killer, an operator) must not leave the ingest waiting forever."""
+    killer_done = threading.Event()
+
+    def kill_a_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            children = psutil.Process().children()
+            if children:
+                children[0].send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.001)
+        killer_done.set()
+
+    data_dir = tmp_path / "d"
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    with open_archive(data_dir, fsync=False) as archive, pytest.raises(IngestError, match="worker process died"):
+        ingest(archive, [EXAMPLES, LOCAL_CORPUS / "pds4"], workers=2)
+    killer.join()
+    assert killer_done.is_set()
+    db = sqlite3.connect(data_dir / "catalog.sqlite")
+    try:
+        assert db.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM batches").fetchone()[0] == 0
+    finally:
+        db.close()
+    assert not psutil.Process().children(), "worker processes left behind"

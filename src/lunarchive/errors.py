@@ -13,7 +13,8 @@ clear line or one JSON error object, with an exit code / HTTP status that script
      ├── FormatError                a file that cannot be read as the format it claims (becomes a Finding)
      │    └── UnsafeXML             XML with entity declarations / external references (XXE, billion laughs)
      ├── StoreError                 the blob store failed (disk full, permission, corrupt blob) (exit 5)
-     └── CatalogError               the catalogue database failed or is from a newer version (exit 5)
+     ├── CatalogError               the catalogue database failed or is from a newer version (exit 5)
+     └── IngestError                an ingest could not finish (a worker process died); nothing was stored (exit 5)
 """
 
 from __future__ import annotations
@@ -114,3 +115,11 @@ class CatalogError(LunarchiveError):
 
     exit_code = 5
     code = "catalog_error"
+
+
+class IngestError(LunarchiveError):
+    """An ingest stopped before its end (a worker process died, killed or out of memory); its batch was
+    rolled back, so the catalogue is as it was."""
+
+    exit_code = 5
+    code = "ingest_error"

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import itertools
 import multiprocessing
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ from typing import Any, Literal
 from . import validate as validation
 from .catalog.base import CommittedLookup
 from .catalog.rows import ProductRows, product_rows
-from .errors import FormatError, StoreError
+from .errors import FormatError, IngestError, StoreError
 from .formats import clementine_index, inventory, odl, pds3, pds4
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
@@ -213,9 +216,13 @@ def _init(ctx: Context, parent: int) -> None:
         os._exit(1)
 
 
-def _task(item: tuple[str, Kind]) -> list[Prepared]:
+def _chunk(items: list[tuple[str, Kind]]) -> list[list[Prepared]]:
     assert _WORKER is not None
-    return _WORKER.run(*item)
+    return [_WORKER.run(path, kind) for path, kind in items]
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 @contextmanager
@@ -224,7 +231,9 @@ def prepared_results(ctx: Context, items: list[tuple[str, Kind]], workers: int) 
 
     The worker processes are forked on entry (before the caller opens its write transaction); the work
     starts with the first ``next()``, so the committed state the workers read is the one the caller's
-    transaction (opened in between) sees and writes after.
+    transaction (opened in between) sees and writes after. At most a few chunks per worker are in flight,
+    so memory stays bounded however many labels there are. A worker that dies (killed, out of memory)
+    raises IngestError instead of leaving the ingest waiting for it.
     """
     if workers < 2:
         worker = Worker(ctx)
@@ -233,15 +242,27 @@ def prepared_results(ctx: Context, items: list[tuple[str, Kind]], workers: int) 
         finally:
             ctx.committed.close()
         return
-    mp = multiprocessing.get_context("fork")
-    pool = mp.Pool(workers, initializer=_init, initargs=(ctx, os.getpid()))
-
-    def results() -> Iterator[list[Prepared]]:
-        yield from pool.imap(_task, items, chunksize=_CHUNKSIZE)
-
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_init,
+                               initargs=(ctx, os.getpid()))
     try:
-        yield results()
-        pool.close()
+        started = [pool.submit(_ready) for _ in range(workers)]  # each submit forks one: all, before the transaction
+        for f in started:
+            f.result()
+        yield _ordered(pool, items, workers)
+    except BrokenExecutor as exc:
+        raise IngestError(f"an ingest worker process died ({exc}); nothing from this ingest was stored") from None
     finally:
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ordered(pool: ProcessPoolExecutor, items: list[tuple[str, Kind]], workers: int) -> Iterator[list[Prepared]]:
+    chunks = (items[i:i + _CHUNKSIZE] for i in range(0, len(items), _CHUNKSIZE))
+    in_flight: deque[Future[list[list[Prepared]]]] = deque()
+    for chunk in itertools.islice(chunks, 4 * workers):
+        in_flight.append(pool.submit(_chunk, chunk))
+    while in_flight:
+        done = in_flight.popleft().result()
+        nxt = next(chunks, None)
+        if nxt is not None:
+            in_flight.append(pool.submit(_chunk, nxt))
+        yield from done
