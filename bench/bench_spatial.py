@@ -142,6 +142,20 @@ def random_queries(q: int, seed: int) -> list[tuple[tuple[float, float, float, f
     return out
 
 
+def _status_mb(*keys: str) -> dict[str, float]:
+    """Fields of /proc/self/status in MB (0 where the system has no such file)."""
+    out = dict.fromkeys(keys, 0.0)
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name in out:
+            out[name] = float(value.split()[0]) / 1024
+    return out
+
+
 def percentile(values: list[float], p: float) -> float:
     return float(np.percentile(np.array(values), p))
 
@@ -159,8 +173,9 @@ def build(work: Path, args: argparse.Namespace) -> None:
     print(f"synthetic footprints: {args.n:,} loaded in {time.perf_counter() - t:.1f} s; catalogue {size:.0f} MB")
 
 
-def run_indexed(work: Path, queries: list[Query]) -> tuple[list[float], list[list[str]]]:
-    """Each query through ``lunarchive.search`` (the path the CLI and the API take), timed."""
+def run_indexed(work: Path, queries: list[Query]) -> tuple[list[float], list[list[str]], dict[str, float]]:
+    """Each query through ``lunarchive.search`` (the path the CLI and the API take), timed; and the memory
+    in use at the end, with the catalogue still open."""
     times, pages = [], []
     with open_archive(work, fsync=False) as archive:
         for q in queries:
@@ -168,7 +183,8 @@ def run_indexed(work: Path, queries: list[Query]) -> tuple[list[float], list[lis
             rows = search(archive.catalog, q)
             times.append((time.perf_counter() - t) * 1000)
             pages.append([r["lid"] for r in rows])
-    return times, pages
+        mem = _status_mb("RssAnon", "RssFile")
+    return times, pages, mem
 
 
 def run_scan(work: Path, queries: list[Query]) -> tuple[list[float], list[list[str]]]:
@@ -229,7 +245,7 @@ def main() -> None:
 
     run_indexed(work, queries(200, args.seed + 7))  # warm the page cache with other queries
     timed = queries(args.queries, args.seed)
-    idx_ms, idx_pages = run_indexed(work, timed)
+    idx_ms, idx_pages, idx_mem = run_indexed(work, timed)
     idx_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     scan_ms, scan_pages = run_scan(work, timed)
     agree = sum(a == b for a, b in zip(idx_pages, scan_pages, strict=True))
@@ -246,7 +262,9 @@ def main() -> None:
         print(f"same SQL without the R*Tree ({len(u)} queries): p50 {percentile(u, 50):.0f} ms"
               f" = {percentile(u, 50) / p50:.0f}x the indexed p50")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (max RSS): {idx_peak:.0f} MB through the indexed queries, {peak:.0f} MB with the scan")
+    print(f"peak memory (max RSS): {idx_peak:.0f} MB through the indexed queries, {peak:.0f} MB with the scan;"
+          f" at the end of the indexed queries {idx_mem['RssAnon']:.0f} MB was the process's own memory and"
+          f" {idx_mem['RssFile']:.0f} MB file pages (the memory-mapped catalogue: page cache, shared)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

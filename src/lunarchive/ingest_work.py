@@ -160,7 +160,7 @@ class Worker:
     def _hash_one(self, ref: FileRef, out: Prepared) -> tuple[str, str] | None:
         if not ref.path:
             ref.status = "missing"
-            return MSG["missing_file"], f"file {ref.name!r} named in the label has no resolvable path"
+            return MSG["missing_file"], f"file {ref.name!r} named in the label cannot be found from its directory"
         try:
             st = os.stat(ref.path)
         except FileNotFoundError:
