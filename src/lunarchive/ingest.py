@@ -221,11 +221,11 @@ class _Batch:
         roots = {os.path.dirname(p.label_path) for p in self.seen
                  if p.product_class == "Product_Bundle" and p.label_path}
         under: dict[str, list[Product]] = {root: [] for root in roots}
+        holders: dict[str, list[str]] = {}  # directory → the bundle roots that hold it
         for p in self.seen:
-            for root in _ancestors(p.label_path, roots):
+            for root in _roots_holding(p.label_path, roots, holders):
                 under[root].append(p)
-        catalogued_here = {path for path in self.stored}
-        touched = {root for path in catalogued_here for root in _ancestors(path, roots)}
+        touched = {root for path in self.stored for root in _roots_holding(path, roots, holders)}
         seen_paths = {p.label_path for p in self.seen}
         out: list[tuple[Finding, int | None]] = []
         for root in sorted(touched):
@@ -239,18 +239,18 @@ class _Batch:
         self.report.timings["validate"] = self.report.timings.get("validate", 0.0) + time.perf_counter() - t0
 
 
-def _ancestors(path: str | None, roots: set[str]) -> Iterator[str]:
-    """The directories among ``roots`` that hold ``path`` (at any depth)."""
+def _roots_holding(path: str | None, roots: set[str], memo: dict[str, list[str]]) -> list[str]:
+    """The directories among ``roots`` that hold the file ``path`` at any depth (memoised per directory)."""
     if not path:
-        return
-    d = os.path.dirname(path)
-    while True:
-        if d in roots:
-            yield d
-        parent = os.path.dirname(d)
-        if parent == d:
-            return
-        d = parent
+        return []
+    directory = os.path.dirname(path)
+    found = memo.get(directory)
+    if found is None:
+        parent = os.path.dirname(directory)
+        found = [] if parent == directory else _roots_holding(directory, roots, memo)
+        found = [directory, *found] if directory in roots else found
+        memo[directory] = found
+    return found
 
 
 def _worker_count(workers: int | None, candidates: int) -> int:
