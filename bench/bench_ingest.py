@@ -1,7 +1,8 @@
 """Ingest speed against a bare lxml parse of the same labels, in the same run.
 
 Builds a tree of at least N PDS4 labels from the corpus (each copy's LID made unique, data files linked,
-not copied), ingests it into a fresh catalogue (with worker processes, then again in one process), and
+not copied), ingests it into a fresh catalogue (with worker processes, then again in one process, then
+with workers but without the validation rules, to show what they cost), and
 prints labels/second and the ratio to a bare ``lxml.etree.parse`` of the same files. Data-file hashing is
 timed and reported on its own line (the linked copies are one file each: ingest hashes a file once per
 worker, by inode).
@@ -90,10 +91,11 @@ def main() -> None:
         bare_parse(paths[:500])  # warm the page cache for both runs alike
         t_bare = min(bare_parse(paths) for _ in range(3))  # the fastest of three: the ratio errs low
         runs = {}
-        for label, workers in (("parallel", args.workers), ("one process", 0)):
-            with open_archive(Path(tmp) / f"data-{workers}", fsync=False) as archive:
+        plan = (("parallel", args.workers, True), ("one process", 0, True), ("no rules", args.workers, False))
+        for label, workers, rules in plan:
+            with open_archive(Path(tmp) / f"data-{label.replace(' ', '-')}", fsync=False) as archive:
                 t0 = time.perf_counter()
-                report = ingest(archive, [tree], workers=workers)
+                report = ingest(archive, [tree], workers=workers, validate=rules)
                 runs[label] = (report, time.perf_counter() - t0)
         report, t_ingest = runs["parallel"]
         n = report.added + report.new_versions + report.unchanged
@@ -103,6 +105,8 @@ def main() -> None:
         rate = n / (t_ingest - hash_s)
         one_report, t_one = runs["one process"]
         one_rate = n / (t_one - one_report.timings["hash"])
+        bare_report, t_bare_ingest = runs["no rules"]
+        bare_ingest_rate = n / (t_bare_ingest - bare_report.timings["hash"] / max(1, bare_report.workers))
         result = {
             "labels": len(paths), "catalogued": n, "failed": report.failed, "workers": report.workers,
             "bare_lxml_labels_per_s": round(bare_rate), "ingest_labels_per_s_excl_hashing": round(rate),
@@ -111,6 +115,8 @@ def main() -> None:
             "ratio_incl_hashing": round(n / t_ingest / bare_rate, 3),
             "one_process_labels_per_s_excl_hashing": round(one_rate),
             "one_process_ratio": round(one_rate / bare_rate, 3),
+            "no_rules_labels_per_s_excl_hashing": round(bare_ingest_rate),
+            "no_rules_ratio": round(bare_ingest_rate / bare_rate, 3),
             "hashing_s": round(report.timings["hash"], 3), "hashing_mb": round(report.bytes_hashed / 1e6, 1),
             "hashing_mb_per_s": round(report.bytes_hashed / 1e6 / report.timings["hash"], 1)
             if report.timings["hash"] else None,
@@ -132,6 +138,8 @@ def main() -> None:
           f"ratio {result['ratio_incl_hashing']:.2f}x")
     print(f"one process (excl. hashing): {result['one_process_labels_per_s_excl_hashing']:>3} labels/s  "
           f"ratio {result['one_process_ratio']:.2f}x")
+    print(f"without validate's rules (issue 4 runs them in ingest): {result['no_rules_labels_per_s_excl_hashing']}"
+          f" labels/s  ratio {result['no_rules_ratio']:.2f}x (same workers, excl. hashing)")
     print(f"data-file hashing:      {result['hashing_mb']} MB in {result['hashing_s']} worker-s "
           f"({result['hashing_mb_per_s']} MB/s; each file once per worker)")
     print(f"one process, time per label by phase (us): {result['us_per_label']}")

@@ -14,7 +14,9 @@ import pytest
 
 from lunarchive.config import open_archive
 from lunarchive.errors import IngestError
+from lunarchive.formats import inventory
 from lunarchive.ingest import ingest
+from lunarchive.ingest_work import MSG
 
 from .conftest import EXAMPLES, LOCAL_CORPUS
 
@@ -98,3 +100,25 @@ def test_a_dead_worker_stops_the_ingest_with_a_clear_error(tmp_path: Path) -> No
     finally:
         db.close()
     assert not psutil.Process().children(), "worker processes left behind"
+
+
+def test_ingest_without_rules_catalogues_the_same_products(tmp_path: Path) -> None:
+    """``validate=False`` (copies of data validated elsewhere; the benchmark's cost of the rules) stores the
+    same products and files, and of the findings only ingest's own: unreadable labels, missing files."""
+    trees = [EXAMPLES, LOCAL_CORPUS / "pds4"]
+    with open_archive(tmp_path / "rules", fsync=False) as archive:
+        full = ingest(archive, trees, workers=2)
+    with open_archive(tmp_path / "bare", fsync=False) as archive:
+        bare = ingest(archive, trees, workers=2, validate=False)
+    assert bare.counts() == full.counts()
+    with_rules, without = _dump(tmp_path / "rules"), _dump(tmp_path / "bare")
+    for name in ("products", "files", "refs", "members", "terms", "footprints"):
+        assert with_rules[name] == without[name], name
+    ingest_own = set(MSG.values()) | {inventory.STATUS, inventory.FIELDS, inventory.VALUE, inventory.ENCODING,
+                                      inventory.DEFINITION, inventory.MISSING, inventory.UNRESOLVABLE,
+                                      inventory.REQUIRED}
+    kinds = {row[3] for row in without["findings"]}
+    assert MSG["missing_file"] in kinds and MSG["invalid_label"] in kinds
+    assert kinds <= ingest_own, kinds - ingest_own
+    assert set(without["findings"]) <= set(with_rules["findings"])
+    assert len(with_rules["findings"]) > len(without["findings"])

@@ -54,7 +54,8 @@ class Context:
 
     store: Store
     committed: CommittedLookup
-    checks: validation.Options
+    checks: validation.Options | None
+    """None: validate's rules are not run (files are still measured, missing ones still recorded)."""
 
 
 @dataclass
@@ -133,7 +134,7 @@ class Worker:
         problems += _members(product)
         t0 = time.perf_counter()
         findings = [Finding(m, text, path, "error", None, product.lidvid) for m, text in problems]
-        if product.label_format == "pds4" and root is not None:
+        if product.label_format == "pds4" and root is not None and self.ctx.checks is not None:
             try:
                 checks = validation.product_findings(product, data=data, root=root, options=self.ctx.checks)
             except (OSError, ValueError) as exc:
