@@ -239,7 +239,7 @@ def _read_disk(path: Path) -> float:
     buf = bytearray(1 << 20)
     t = time.perf_counter()
     with open(path, "rb", buffering=0) as f:
-        while f.readinto(buf):  # type: ignore[attr-defined]
+        while f.readinto(buf):
             pass
     return path.stat().st_size / (time.perf_counter() - t)
 
@@ -252,7 +252,7 @@ def _read_http(url: str, path: str) -> tuple[float, int]:
     conn.request("GET", path)
     resp = conn.getresponse()
     got = 0
-    while n := resp.readinto(buf):  # type: ignore[arg-type]
+    while n := resp.readinto(buf):
         got += n
     conn.close()
     return got / (time.perf_counter() - t), got

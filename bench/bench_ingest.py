@@ -56,7 +56,7 @@ def build_tree(labels: list[Path], corpus: Path, n: int, dest: Path) -> list[Pat
             target = dest / f"copy{k:04d}" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             suffix = b"_bench%d" % k
-            data = _LID.sub(lambda m, s=suffix: m.group(1) + m.group(2) + s + m.group(3), src.read_bytes(), 1)
+            data = _LID.sub(rb"\g<1>\g<2>" + suffix + rb"\g<3>", src.read_bytes(), 1)
             target.write_bytes(data)
             for sib in src.parent.iterdir():
                 link = target.parent / sib.name

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.corpus.is_dir():
         sys.exit(f"corpus not found at {args.corpus}")
-    result = {"corpus": corpus_run(args.corpus), "tables": table_run(args.corpus, args.mb)}
+    result: dict[str, Any] = {"corpus": corpus_run(args.corpus), "tables": table_run(args.corpus, args.mb)}
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -125,7 +125,10 @@ def test_archive_of_a_bundle_keeps_layout_and_manifest(client: httpx.Client, tmp
         data = zf.read(top + rel)
         assert hashlib.sha256(data).hexdigest() == digest
         assert data == (src / rel).read_bytes()
-    md5 = dict(reversed(line.split("  ", 1)) for line in zf.read(top + "checksum_manifest.txt").decode().splitlines())
+    md5: dict[str, str] = {}
+    for line in zf.read(top + "checksum_manifest.txt").decode().splitlines():
+        digest, rel = line.split("  ", 1)
+        md5[rel] = digest
     assert md5["readme.txt"] == hashlib.md5((src / "readme.txt").read_bytes()).hexdigest()
     assert zf.testzip() is None
 
