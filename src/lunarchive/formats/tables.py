@@ -15,7 +15,7 @@ records costs what the file holds, not what the label says.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import hashlib
 import os
 import re
@@ -227,8 +227,10 @@ def tables_from_tree(root: etree._Element, label_dir: str) -> list[TableDef]:
     return out
 
 
-_CACHE: OrderedDict[bytes, TableDef] = OrderedDict()
+_CACHE: OrderedDict[tuple[bytes, int | None], TableDef] = OrderedDict()
 _CACHE_SIZE = 256
+_KEY_BYTES = 32 << 10
+"""Definitions with more XML than this are keyed by its digest (hashing costs more than comparing)."""
 
 
 def _cached_table(el: etree._Element, kind: TableKind, index: int, name: str, path: str | None) -> TableDef:
@@ -237,7 +239,10 @@ def _cached_table(el: etree._Element, kind: TableKind, index: int, name: str, pa
     Products of one collection usually repeat the same table definition, and expanding a group of
     thousands of repetitions costs far more than hashing the element's XML. Definitions are only read.
     """
-    key = hashlib.blake2b(etree.tostring(el) + str(line_of(el)).encode(), digest_size=16).digest()
+    xml = etree.tostring(el)
+    if len(xml) > _KEY_BYTES:  # keys stay small: big definitions are keyed by a digest of their XML
+        xml = hashlib.blake2b(xml, digest_size=32).digest()
+    key = (xml, line_of(el))
     template = _CACHE.get(key)
     if template is None:
         template = _table(el, kind, 0, "", None)
@@ -246,7 +251,9 @@ def _cached_table(el: etree._Element, kind: TableKind, index: int, name: str, pa
             _CACHE.popitem(last=False)
     else:
         _CACHE.move_to_end(key)
-    return dataclasses.replace(template, index=index, file_name=name, path=path, problems=list(template.problems))
+    table = copy.copy(template)  # shallow: the field definitions are shared, and only read
+    table.index, table.file_name, table.path, table.problems = index, name, path, list(template.problems)
+    return table
 
 
 def _resolve(label_dir: str, name: str) -> str | None:
