@@ -72,7 +72,22 @@ def test_user_errors_are_one_line(filled: Path, args: tuple[str, ...], code: int
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("args", [("ingest",), ("search", "--limit", "abc"), ("frobnicate",)])
-def test_usage_errors_exit_2_without_traceback(data_dir: Path, args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("ingest",), "Missing argument 'paths'"),
+        (("search", "--limit", "abc"), "'--limit'"),
+        (("search", "--bogus"), "No such option: --bogus"),
+        (("frobnicate",), "No such command 'frobnicate'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(data_dir: Path, args: tuple[str, ...], needle: str) -> None:
     r = run(*args, data_dir=data_dir)
-    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip()
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith("lunarchive: error: ") and needle in lines[0] and "--help" in lines[0]
+
+
+def test_help_exits_0() -> None:
+    r = subprocess.run([sys.executable, "-m", "lunarchive.cli", "search", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "--bbox" in r.stdout and not r.stderr

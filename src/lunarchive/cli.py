@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -322,12 +322,27 @@ def serve(
 
 
 def main() -> None:
-    """Entry point: click reports usage errors itself (exit 2); lunarchive errors become one line."""
+    """Entry point: user errors (lunarchive's, and usage errors: exit 2) become one line on stderr."""
     try:
-        app()  # standalone: ends with SystemExit carrying the command's exit code
+        code = app(standalone_mode=False)  # returns the exit code of typer.Exit or --help instead of exiting
     except LunarchiveError as exc:
-        err.print(f"lunarchive: error: {exc.message}", markup=False, highlight=False)
-        sys.exit(exc.exit_code)
+        _fail(exc.message, exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except typer.TyperException as exc:  # typer's click exceptions: usage errors, bad parameters
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        exit_code = int(getattr(exc, "exit_code", 2))
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments at all: the help text, as click shows it
+            err.print(message, markup=False, highlight=False)
+            sys.exit(exit_code)
+        ctx = getattr(exc, "ctx", None)
+        _fail(message + (f" (see '{ctx.command_path} --help')" if ctx is not None else ""), exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, exit_code: int) -> NoReturn:
+    err.print(f"lunarchive: error: {' '.join(message.split())}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(exit_code)
 
 
 if __name__ == "__main__":
