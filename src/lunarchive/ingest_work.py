@@ -1,9 +1,10 @@
 """The per-label work of an ingest: read, parse, store the files, validate, and build the catalogue rows.
 
-It needs no write access to the catalogue, so it runs in worker processes (``Pool``) while the ingesting
-process only decides (new, unchanged, new version, conflict) and inserts the rows inside its one
-transaction. Blobs are written here, atomically, before the rows that name them are committed there; a
-killed ingest leaves at most unnamed blobs. Workers die with the ingesting process (``PR_SET_PDEATHSIG``).
+It needs no write access to the catalogue, so it runs in worker processes (a ``ProcessPoolExecutor``)
+while the ingesting process only decides (new, unchanged, new version, conflict) and inserts the rows
+inside its one transaction. Blobs are written here, atomically, before the rows that name them are
+committed there; a killed ingest leaves at most unnamed blobs. Workers die with the ingesting process
+(``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -239,7 +240,7 @@ def prepared_results(ctx: Context, items: list[tuple[str, Kind]], workers: int) 
     if workers < 2:
         worker = Worker(ctx)
         try:
-            yield (prepared for path, kind in items for prepared in [worker.run(path, kind)])
+            yield (worker.run(path, kind) for path, kind in items)
         finally:
             ctx.committed.close()
         return

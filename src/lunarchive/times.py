@@ -81,6 +81,18 @@ def _precision_step(g: dict[str, str | None]) -> timedelta:
 _FULL = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z?")
 
 
+def _real_time(y: str, mo: str, d: str, hh: str, mm: str, ss: str) -> bool:
+    """Whether the fast path may format these fields: a real date and time, year >= 1000, no leap second
+    (anything else goes through parse_utc)."""
+    if int(y) < 1000 or int(ss) > 59:
+        return False
+    try:
+        datetime(int(y), int(mo), int(d), int(hh), int(mm))
+    except ValueError:
+        return False
+    return True
+
+
 def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
     """The sortable ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` form of a time string, or None."""
     if text is None:
@@ -88,11 +100,7 @@ def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
     m = _FULL.fullmatch(text)
     if m is not None:  # calendar time to the second or finer, UTC: the common case, without datetime math
         y, mo, d, hh, mm, ss, frac = m.groups()
-        try:
-            valid = int(y) >= 1000 and int(ss) <= 59 and datetime(int(y), int(mo), int(d), int(hh), int(mm)) is not None
-        except ValueError:
-            valid = False
-        if valid:  # the end of a time given to 10^-k s is the same digits followed by nines
+        if _real_time(y, mo, d, hh, mm, ss):  # the end of a time given to 10^-k s: the same digits, then nines
             return f"{y}-{mo}-{d}T{hh}:{mm}:{ss}.{(frac or '').ljust(6, '9' if end else '0')}Z"
     try:
         dt = parse_utc(text, end=end)

@@ -46,14 +46,6 @@ class Catalog(ABC):
         """Record a batch's summary counts (inside its transaction)."""
 
     @abstractmethod
-    def label_digest(self, lidvid: str) -> str | None:
-        """sha256 of the label stored under ``lidvid``, or None when it is not catalogued."""
-
-    @abstractmethod
-    def has_lid(self, lid: str) -> bool:
-        """Whether any version of ``lid`` is catalogued."""
-
-    @abstractmethod
     def add_rows(self, items: Sequence[ProductRows], batch_id: int) -> list[int]:
         """Insert products (with files, references, members, text and footprint rows); returns their ids."""
 

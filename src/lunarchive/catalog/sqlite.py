@@ -95,13 +95,6 @@ class SqliteCatalog(Catalog):
              counts.get("failed", 0), batch_id),
         )
 
-    def label_digest(self, lidvid: str) -> str | None:
-        row = self.conn.execute("SELECT label_sha256 FROM products WHERE lidvid=?", (lidvid,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def has_lid(self, lid: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM products WHERE lid=? LIMIT 1", (lid,)).fetchone() is not None
-
     def add_rows(self, items: Sequence[ProductRows], batch_id: int) -> list[int]:
         if not items:
             return []
@@ -153,14 +146,6 @@ class SqliteCatalog(Catalog):
 
     def digest_lookup(self) -> SqliteDigests:
         return SqliteDigests(str(self.path))
-
-    def add_finding(self, finding: Finding, batch_id: int | None, product_id: int | None = None) -> None:
-        self.conn.execute(
-            "INSERT INTO findings (batch_id, product_id, lidvid, path, message_id, severity, message, line)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            (batch_id, product_id, finding.lidvid, finding.path, finding.message_id, finding.severity,
-             finding.message, finding.line),
-        )
 
     # -- reading -------------------------------------------------------------------------------------
     def resolve(self, ident: str) -> str:

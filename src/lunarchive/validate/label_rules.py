@@ -183,7 +183,7 @@ def check_file_references(product: Product, label_path: str, root: etree._Elemen
     lines: dict[str, int] | None = None  # the File elements' lines, looked up only for a finding
     out: list[Finding] = []
     for ref in product.files:
-        found = _check_one_file(ref, label_path, product.lidvid, None)
+        found = _check_one_file(ref, label_path, product.lidvid)
         if found:
             lines = _file_lines(root) if lines is None else lines
             line = lines.get(os.path.basename(ref.name)) or lines.get(ref.name)
@@ -193,7 +193,8 @@ def check_file_references(product: Product, label_path: str, root: etree._Elemen
     return out
 
 
-def _check_one_file(ref: FileRef, label_path: str, lidvid: str, line: int | None) -> list[Finding]:
+def _check_one_file(ref: FileRef, label_path: str, lidvid: str) -> list[Finding]:
+    """Findings about one file reference (without a line: the caller adds it)."""
     measured = ref.status != "pending"
     if measured and ref.status != "ok":
         return []
@@ -206,7 +207,6 @@ def _check_one_file(ref: FileRef, label_path: str, lidvid: str, line: int | None
                     "missing_file",
                     f"file {ref.name!r} named in the label {where}",
                     label_path,
-                    line=line,
                     lidvid=lidvid,
                 )
             ]
@@ -219,7 +219,6 @@ def _check_one_file(ref: FileRef, label_path: str, lidvid: str, line: int | None
                     "unreadable",
                     f"file {ref.name!r} cannot be read: {exc.strerror or exc}",
                     label_path,
-                    line=line,
                     lidvid=lidvid,
                 )
             ]
@@ -230,7 +229,6 @@ def _check_one_file(ref: FileRef, label_path: str, lidvid: str, line: int | None
                 "filesize",
                 f"file {ref.name!r}: the label gives file_size {ref.declared_size}, the file has {size} bytes",
                 label_path,
-                line=line,
                 lidvid=lidvid,
             )
         )
@@ -240,7 +238,6 @@ def _check_one_file(ref: FileRef, label_path: str, lidvid: str, line: int | None
                 "checksum",
                 f"file {ref.name!r}: the label gives md5_checksum {ref.declared_md5}, the file's md5 is {md5}",
                 label_path,
-                line=line,
                 lidvid=lidvid,
             )
         )
