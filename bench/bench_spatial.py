@@ -30,7 +30,7 @@ from lunarchive.bodies import resolve_body
 from lunarchive.catalog.spatial import RTREE_INSERT, body_id, index_rows
 from lunarchive.catalog.spatial import _time as _rtree_time
 from lunarchive.config import open_archive
-from lunarchive.footprint import Part, box_parts
+from lunarchive.footprint import Part, box_parts, query_box_parts
 from lunarchive.ingest import ingest
 from lunarchive.query import Query
 from lunarchive.search import search
@@ -219,7 +219,7 @@ def run_rtree_only(work: Path, queries: list[Query]) -> list[float]:
         for q in queries:
             assert q.bbox is not None and q.start_utc and q.stop_utc
             t0, t1 = _rtree_time(q.start_utc), _rtree_time(q.stop_utc)
-            boxes = box_parts(*q.bbox, polar_all_longitudes=False)
+            boxes = query_box_parts(q.bbox)  # the boxes the search itself looks up
             t = time.perf_counter()
             for b in boxes:
                 conn.execute(sql, (moon, moon, b.east, b.west, b.north, b.south, t0, t1)).fetchall()
