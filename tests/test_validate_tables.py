@@ -225,3 +225,60 @@ def test_large_table_is_read_in_bounded_memory(diviner: tuple[Path, bytes, bytes
     tracemalloc.stop()
     assert check.findings == [] and check.bytes_read == n * 342
     assert peak < 8 << 20, f"peak {peak / 1e6:.1f} MB for a {n * 342 / 1e6:.1f} MB table"
+
+
+_NOISE = b'0123456789-+.eE "X\xff,\t\x00Z:T/'
+_MUTATED = [
+    "pds4/clps/pitms_bundle/data_raw/PITMS_RAW_AUX.xml",  # delimited, integers, reals and a date
+    "pds4/invalid/apollo_sws_table_definition/b.xml",  # character, formats
+    DIVINER,  # character, Field_Statistics limits and special constants
+    "pds4/non_lunar/maven_iuvs_unicode_name/äf.xml",  # binary, hundreds of fields, text fields among them
+]
+
+
+def _content_findings(label: Path, chunk_bytes: int) -> list[tuple[str, str, str]]:
+    out = []
+    for table in _tables(label):
+        if not table.problems:
+            check = check_table_content(table, str(label), cap=50, chunk_bytes=chunk_bytes)
+            out += [(f.message_id, f.severity, f.message) for f in check.findings]
+    return out
+
+
+@pytest.mark.parametrize("rel", _MUTATED)
+@pytest.mark.parametrize("seed", range(4))
+def test_whole_chunk_pass_gives_the_column_checks_findings(
+    rel: str, seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real tables with seeded random bytes overwritten: the findings are those of checking every column on
+    its own (the pass over whole chunks only skips columns with nothing to report), in chunks big and small."""
+    from lunarchive.validate.columns import TablePlan
+
+    source = corpus_file(rel)
+    names = sorted({t.file_name for t in _tables(source) if t.path})
+    label = _copy(rel, tmp_path, *names)
+    rng = np.random.default_rng(seed)
+    for name in names:
+        data = np.frombuffer((tmp_path / name).read_bytes(), np.uint8).copy()
+        where = rng.integers(0, data.size, size=[0, 3, 40, 400][seed])
+        data[where] = rng.choice(np.frombuffer(_NOISE, np.uint8), size=where.size)
+        (tmp_path / name).write_bytes(data.tobytes())
+    for chunk_bytes in (8 << 20, 700):
+        got = _content_findings(label, chunk_bytes)
+        with monkeypatch.context() as m:
+            m.setattr(TablePlan, "to_check", lambda self, cells: list(range(len(self.fields))))
+            want = _content_findings(label, chunk_bytes)
+        assert got == want
+        if seed == 0:
+            assert got == [] or rel.endswith("b.xml")  # the corpus tables as they are (b.xml: a bad definition)
+
+
+def test_carriage_return_inside_a_delimited_record_is_a_finding(tmp_path: Path) -> None:
+    rel = "pds4/clps/pitms_bundle/data_raw/PITMS_RAW_AUX.xml"
+    names = sorted({t.file_name for t in _tables(corpus_file(rel)) if t.path})
+    label = _copy(rel, tmp_path, *names)
+    data = (tmp_path / names[0]).read_bytes()
+    cut = data.index(b",", data.index(b"\n") + 1)  # in the record, after the header line
+    (tmp_path / names[0]).write_bytes(data[:cut] + b"\r," + data[cut:])  # one field more, and a bare CR
+    found = _content_findings(label, 8 << 20)
+    assert any(m == "error.table.fields_mismatch" and "cannot be split into fields" in text for m, _, text in found)

@@ -14,15 +14,15 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..formats.tables import DelimitedReader, FixedReader, TableDef
 from ..model import Finding
+from .columns import FixedCells, TablePlan
 from .label_rules import finding
-from .values import ColumnChecker, Problem
+from .values import Problem
 
 __all__ = ["TableCheck", "check_table_content"]
 
@@ -102,7 +102,7 @@ def _fixed(table: TableDef, check: TableCheck, chunk_bytes: int) -> None:
     rl = table.record_length or 0
     if rl <= 0 or table.offset + table.records * rl > os.path.getsize(table.path or ""):
         return  # truncated objects are reported by the data-object rule, as validate does, unread
-    checkers: list[ColumnChecker] | None = None
+    plan: TablePlan | None = None  # built on the first records: tables may have 10^4 fields
     delim = np.frombuffer(table.delimiter_bytes, np.uint8) if table.kind == "character" else None
     reader = FixedReader(table, chunk_bytes=chunk_bytes)
     for chunk in reader:
@@ -110,14 +110,14 @@ def _fixed(table: TableDef, check: TableCheck, chunk_bytes: int) -> None:
         check.bytes_read += chunk.nbytes
         if delim is not None:
             _fixed_delimiters(chunk, delim, table, first, check)
-        if checkers is None:
-            checkers = [ColumnChecker(f, table.kind, check.problem) for f in table.fields]
-        for c in checkers:
+        plan = plan or TablePlan(table.fields, table.kind, check.problem)
+        for i in plan.to_check(FixedCells(chunk, table.fields)):
+            c = plan.checker(i)
             block = chunk[:, c.f.offset : c.f.offset + c.f.length]
-            if table.kind == "character":
-                c.text(block, first)
-            else:
+            if table.kind == "binary":
                 c.binary(block, first)
+            else:
+                c.text(block, first)
     if reader.records_read < table.records:
         check.add(RECORDS, f"the label defines {table.records} records, the file holds {reader.records_read}")
 
@@ -144,23 +144,21 @@ def _fixed_delimiters(
 
 
 def _delimited(table: TableDef, check: TableCheck, chunk_bytes: int) -> None:
-    checkers: list[ColumnChecker] | None = None  # built on the first records: tables may have 10^4 fields
+    plan: TablePlan | None = None
     reader = DelimitedReader(table, chunk_bytes=chunk_bytes)
     for lines in reader:
         first = reader.records_read - len(lines) + 1
         chunk = _Lines(lines, table.field_delimiter)
         check.bytes_read += chunk.buf.size + 1
         _line_ends(chunk, table, first, check, last_unterminated=not reader.last_line_terminated)
-        split = _split(chunk, len(table.fields), first, check, table.field_delimiter)
-        if split is None:
+        cells = _split(chunk, len(table.fields), first, check, table.field_delimiter)
+        if cells is None:
             continue
-        if checkers is None:
-            checkers = [ColumnChecker(f, "delimited", check.problem) for f in table.fields]
-        records, columns = split
-        for c, codes in zip(checkers, columns, strict=True):
-            c.text(codes(), records)
+        plan = plan or TablePlan(table.fields, "delimited", check.problem)
+        for i in plan.to_check(cells):
+            plan.checker(i).text(cells.column(i), cells.records)
         if table.inventory:
-            _member_status(columns[0](), records, check)
+            _member_status(cells.column(0), cells.records, check)
     if reader.records_read < table.records:
         check.add(RECORDS, f"the label defines {table.records} records, the file holds {reader.records_read}")
 
@@ -211,13 +209,43 @@ def _line_ends(
             check.add(RECORD_LENGTH, f"record {first + int(i)}: {n} bytes, maximum_record_length is {limit}")
 
 
-Column = Callable[[], np.ndarray]
+class _DelimitedCells:
+    """The fields of the records of one chunk that have the declared number of fields (``Cells``)."""
+
+    def __init__(self, buf: np.ndarray, records: np.ndarray, bounds: np.ndarray, extra: list[list[bytes]]):
+        self.buf, self.records, self.bounds, self.extra = buf, records, bounds, extra
+        """``bounds``: ``(n, fields, 2)`` start and end of each value in ``buf``; ``extra``: the values of
+        the records the csv module split (quoted delimiters), after those."""
+
+    def widths(self) -> np.ndarray:
+        lengths = self.bounds[:, :, 1] - self.bounds[:, :, 0]
+        out = lengths.max(axis=0) if lengths.shape[0] else np.zeros(lengths.shape[1], np.int64)
+        for values in self.extra:
+            out = np.maximum(out, [len(v) for v in values])
+        return out
+
+    def gather(self, cols: np.ndarray, width: int) -> np.ndarray:
+        b = self.bounds[:, cols]
+        idx = b[:, :, :1] + np.arange(width)
+        top = max(self.buf.size - 1, 0)
+        codes = np.where(idx < b[:, :, 1:], self.buf[np.minimum(idx, top)], 0).astype(np.uint8)
+        if self.extra:
+            rows = [[values[j] for j in cols] for values in self.extra]
+            tail = np.array(rows, dtype=f"S{width}").view(np.uint8).reshape(len(rows), len(cols), width)
+            codes = np.concatenate((codes, tail))
+        return codes
+
+    def column(self, j: int) -> np.ndarray:
+        """The ``(n, width)`` codes of field ``j`` (0-based), NUL-padded to its longest value."""
+        width = max(1, int(self.widths()[j]))
+        return self.gather(np.array([j]), width)[:, 0, :]
+
+    def any_high(self) -> bool:
+        return bool((self.buf > 127).any())
 
 
-def _split(
-    chunk: _Lines, want: int, first: int, check: TableCheck, delimiter: str
-) -> tuple[np.ndarray, list[Column]] | None:
-    """(record numbers, one lazy ``(n, width)`` code matrix per field) of the records with ``want`` fields.
+def _split(chunk: _Lines, want: int, first: int, check: TableCheck, delimiter: str) -> _DelimitedCells | None:
+    """The records with ``want`` fields, cut into their values (None if there are none).
 
     Lines whose delimiters give ``want`` fields are cut with numpy (quotes kept: validate strips them);
     the others go through the csv module, which honours quoted delimiters.
@@ -238,37 +266,25 @@ def _split(
     if fast.size == 0 and not extra:
         return None
     records = np.concatenate((fast + first, np.array([r for r, _ in extra], np.int64)))
-    columns = [_column(chunk.buf, bounds[:, j], [v[j] for _, v in extra]) for j in range(want)]
-    return records, columns
+    return _DelimitedCells(chunk.buf, records, bounds, [v for _, v in extra])
 
 
 def _csv_rows(
     chunk: _Lines, rows: np.ndarray, want: int, first: int, check: TableCheck, delimiter: str
 ) -> list[tuple[int, list[bytes]]]:
     out = []
-    texts = [chunk.lines[i].rstrip(b"\r").decode("latin-1") for i in rows]
-    for i, values in zip(rows, csv.reader(texts, delimiter=delimiter, quotechar='"'), strict=True):
+    for i in rows:
+        text = chunk.lines[i].rstrip(b"\r").decode("latin-1")
+        try:
+            values = next(csv.reader([text], delimiter=delimiter, quotechar='"'), [])
+        except csv.Error as exc:  # a carriage return or NUL inside the record
+            check.add(FIELDS, f"record {first + int(i)} cannot be split into fields: {exc}")
+            continue
         if len(values) != want:
             check.add(FIELDS, f"record {first + int(i)} has {len(values)} fields, the label defines {want}")
             continue
         out.append((first + int(i), [v.encode("latin-1") for v in values]))
     return out
-
-
-def _column(buf: np.ndarray, bounds: np.ndarray, extra: list[bytes]) -> Column:
-    """A function building the ``(n, width)`` NUL-padded code matrix of one field when called."""
-
-    def build() -> np.ndarray:
-        lengths = bounds[:, 1] - bounds[:, 0]
-        width = max(1, int(lengths.max()) if lengths.size else 1, max(map(len, extra), default=1))
-        idx = bounds[:, :1] + np.arange(width)
-        codes = np.where(idx < bounds[:, 1:], buf[np.minimum(idx, max(buf.size - 1, 0))], 0).astype(np.uint8)
-        if extra:
-            tail = np.array(extra, dtype=f"S{width}").view(np.uint8).reshape(len(extra), width)
-            codes = np.concatenate((codes, tail))
-        return codes
-
-    return build
 
 
 def _member_status(codes: np.ndarray, records: np.ndarray, check: TableCheck) -> None:

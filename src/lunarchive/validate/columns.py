@@ -1,0 +1,232 @@
+"""A whole chunk of a table checked at once, to find the columns that have nothing to report.
+
+Checking field values one column at a time (values.ColumnChecker) costs a few numpy calls per column,
+which dominates small, wide tables (a few records of hundreds of fields). :class:`TablePlan` sorts a
+table's fields once into groups that are checked alike (same automaton, same format, same value rules)
+and, for every chunk, runs each group over all of its columns in one pass: the automaton over an
+``(n, k, width)`` array, the format and value rules once per distinct value of the group, the
+minimum/maximum as one comparison. A column with anything to report (or anything this pass does not
+decide) is then checked by its own ColumnChecker exactly as before, so the findings, their wording and
+their order are those of the column-by-column check; the pass only skips the columns that are clean.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from ..formats.tables import BINARY_DTYPES, BIT_TYPES, FieldDef
+from .values import _AUTOMATA, _COMPILED, ColumnChecker, Problem, _as_bytes, _format_problems, _int_values
+
+__all__ = ["Cells", "TablePlan"]
+
+_VALUE_CACHE = 100_000
+"""Distinct values whose verdict a group remembers across the chunks of one table."""
+
+
+class Cells(Protocol):
+    """One chunk of a table's values, field by field, as NUL-padded byte codes."""
+
+    def widths(self) -> np.ndarray:
+        """The width (bytes) of each field in this chunk: its length, or its longest value."""
+        ...
+
+    def gather(self, cols: np.ndarray, width: int) -> np.ndarray:
+        """``(n, len(cols), width)`` uint8 codes of fields ``cols`` (0-based), NUL-padded."""
+        ...
+
+    def any_high(self) -> bool:
+        """Whether any byte of the chunk is above 127."""
+        ...
+
+
+class TablePlan:
+    """The fields of one table sorted into groups checked together, and their ColumnCheckers (built when
+    first needed: tables may have tens of thousands of fields)."""
+
+    def __init__(self, fields: list[FieldDef], kind: str, report: Callable[[Problem], None]) -> None:
+        self.fields, self.kind, self.report = fields, kind, report
+        self._checkers: dict[int, ColumnChecker] = {}
+        self._numeric: dict[int, bool] = {}
+        self.always: list[int] = []
+        """Fields checked column by column in every chunk (bit strings, binary numbers with limits)."""
+        self._groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        self._verdicts: dict[tuple[object, ...], dict[bytes, bool]] = defaultdict(dict)
+        for i, f in enumerate(fields):
+            key = self._key(f)
+            if key == ("always",):
+                self.always.append(i)
+            elif key is not None:
+                self._groups[key].append(i)
+
+    def checker(self, i: int) -> ColumnChecker:
+        c = self._checkers.get(i)
+        if c is None:
+            c = self._checkers[i] = ColumnChecker(self.fields[i], self.kind, self.report)
+        return c
+
+    def _key(self, f: FieldDef) -> tuple[object, ...] | None:
+        """How field ``f`` is checked: None (never anything to report), ``("always",)`` or a group key."""
+        dtype = f.data_type
+        if self.kind == "binary":
+            if dtype in BIT_TYPES or f.bits:
+                return ("always",)
+            np_type = BINARY_DTYPES.get(dtype)
+            if np_type is not None:
+                limits = (f.minimum, f.maximum, f.valid_minimum, f.valid_maximum)
+                ranged = any(v is not None for v in limits)
+                return ("always",) if ranged and np_type.lstrip("<>")[0] != "c" else None
+        fmt = f.field_format if self.kind == "delimited" else f.validation_format if self.kind == "character" else None
+        if dtype in _AUTOMATA:
+            return ("auto", dtype)
+        if dtype in _COMPILED or fmt or f.max_length is not None:
+            return ("value", dtype, fmt, f.max_length)
+        if dtype.startswith("ASCII"):
+            return ("ascii",)
+        return None
+
+    # --------------------------------------------------------------------------------------- per chunk
+
+    def to_check(self, cells: Cells) -> list[int]:
+        """The fields (0-based, in order) that have findings in this chunk or that the pass cannot clear."""
+        dirty = set(self.always)
+        widths = cells.widths()
+        high = None
+        for key, members in self._groups.items():
+            if key[0] == "ascii":
+                high = cells.any_high() if high is None else high
+                if not high:
+                    continue
+            cols = np.asarray(members, np.intp)
+            buckets = np.array([int(w).bit_length() for w in widths[cols]])
+            for b in np.unique(buckets):
+                part = cols[buckets == b]
+                width = max(1, int(widths[part].max()))
+                codes = cells.gather(part, width)
+                if key[0] == "auto":
+                    found = self._automaton(str(key[1]), part, codes)
+                elif key[0] == "value":
+                    found = self._values(key, part, codes)
+                else:
+                    found = np.asarray((codes > 127).any(axis=(0, 2)), bool)
+                dirty.update(int(i) for i in part[found])
+        return sorted(dirty)
+
+    def _automaton(self, dtype: str, cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        table, accept = _AUTOMATA[dtype]
+        scaled = _scaled(dtype)
+        state = np.zeros(codes.shape[:2], np.intp)
+        for j in range(codes.shape[2]):
+            state = scaled[state + codes[:, :, j]]
+        state //= 256
+        ok, blank = accept[state], state == 0
+        found = np.asarray((~ok & ~blank).any(axis=0), bool)
+        numeric = np.array([self._has_numbers(int(i)) for i in cols], bool) & ~found
+        if not numeric.any():
+            return found
+        good = ok & ~blank
+        if (codes[:, numeric] == 34).any():  # quoted numbers: left to the column check
+            return found | numeric
+        raw = _as_bytes(codes.reshape(-1, codes.shape[2])).reshape(codes.shape[:2])
+        for k in np.flatnonzero(numeric):
+            found[k] = self._numbers_dirty(int(cols[k]), raw[:, k], good[:, k])
+        return found
+
+    def _has_numbers(self, i: int) -> bool:
+        """Whether the column check of field ``i`` goes on to its numbers (a format, or limits)."""
+        out = self._numeric.get(i)
+        if out is None:
+            c = self.checker(i)
+            out = self._numeric[i] = bool(c.fmt) or c._range
+        return out
+
+    def _numbers_dirty(self, i: int, raw: np.ndarray, good: np.ndarray) -> bool:
+        """Whether the well-formed values of field ``i`` break its format or limits."""
+        c, f = self.checker(i), self.fields[i]
+        values = raw[good]
+        if values.size == 0:
+            return False
+        if c.fmt:
+            verdicts = self._verdicts[("format", c.fmt)]
+            for u in np.unique(values):
+                bad = verdicts.get(u)
+                if bad is None:
+                    text = u.decode("latin-1").strip("\x00")
+                    bad = bool(_format_problems(text.strip(), text, c.fmt))
+                    if len(verdicts) < _VALUE_CACHE:
+                        verdicts[u] = bad
+                if bad:
+                    return True
+        if not c._range:
+            return False
+        try:
+            numbers = values.astype(np.float64) if f.data_type == "ASCII_Real" else _int_values(values, f)
+        except (ValueError, OverflowError):
+            return True
+        lower = max((v for v in (c._vmin, f.minimum) if v is not None), default=-np.inf)
+        upper = min((v for v in (c._vmax, f.maximum) if v is not None), default=np.inf)
+        with np.errstate(invalid="ignore"):
+            flagged = ~np.isfinite(numbers) | (numbers < lower) | (numbers > upper)
+        if not flagged.any():
+            return False
+        return not (c._constants.size and np.isin(numbers[flagged], c._constants).all())
+
+    def _values(self, key: tuple[object, ...], cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        found = np.zeros(cols.size, bool)
+        if str(key[1]).startswith("ASCII"):
+            found |= (codes > 127).any(axis=(0, 2))
+        raw = _as_bytes(codes.reshape(-1, codes.shape[2]))
+        uniq, inverse = np.unique(raw, return_inverse=True)
+        verdicts = self._verdicts[key]
+        checker = self.checker(int(cols[0]))  # the fields of a group share the rules _value_ok applies
+        regex = _COMPILED.get(str(key[1]))
+        bad = np.zeros(uniq.size, bool)
+        for k, u in enumerate(uniq):
+            ok = verdicts.get(u)
+            if ok is None:
+                ok = checker._value_ok(u, regex)
+                if len(verdicts) < _VALUE_CACHE:
+                    verdicts[u] = ok
+            bad[k] = not ok
+        if bad.any():
+            found |= bad[inverse.ravel()].reshape(codes.shape[:2]).any(axis=0)
+        return found
+
+
+_SCALED: dict[str, np.ndarray] = {}
+
+
+def _scaled(dtype: str) -> np.ndarray:
+    """The automaton's transition table with states kept as ``state * 256`` (one add and take per byte)."""
+    out = _SCALED.get(dtype)
+    if out is None:
+        out = _SCALED[dtype] = (_AUTOMATA[dtype][0].astype(np.intp) * 256).ravel()
+    return out
+
+
+class FixedCells:
+    """Cells of a fixed-length chunk (``(n, record_length)`` uint8) for the fields of a table."""
+
+    def __init__(self, chunk: np.ndarray, fields: list[FieldDef]) -> None:
+        self.chunk = chunk
+        self.offsets = np.array([f.offset for f in fields], np.intp)
+        self.lengths = np.array([f.length for f in fields], np.intp)
+        self._padded: np.ndarray | None = None
+
+    def widths(self) -> np.ndarray:
+        return self.lengths
+
+    def gather(self, cols: np.ndarray, width: int) -> np.ndarray:
+        if self._padded is None:  # one NUL column at the end, read where a field is shorter than width
+            n, rl = self.chunk.shape
+            self._padded = np.concatenate((self.chunk, np.zeros((n, 1), np.uint8)), axis=1)
+        pad = self._padded.shape[1] - 1
+        steps = np.arange(width)
+        idx = np.where(steps < self.lengths[cols, None], self.offsets[cols, None] + steps, pad)
+        return self._padded[:, idx]
+
+    def any_high(self) -> bool:
+        return bool((self.chunk > 127).any())
