@@ -237,7 +237,7 @@ _MUTATED = [
 
 
 def _content_findings(label: Path, chunk_bytes: int) -> list[tuple[str, str, str]]:
-    out = []
+    out: list[tuple[str, str, str]] = []
     for table in _tables(label):
         if not table.problems:
             check = check_table_content(table, str(label), cap=50, chunk_bytes=chunk_bytes)
