@@ -130,3 +130,77 @@ def test_whole_corpus_ingests_without_crash(data_dir: Path) -> None:
     failed = {f.path for f in report.findings if f.message_id == MSG_INVALID_LABEL}
     assert pds3_labels <= catalogued | failed
     _blobs_are_intact(data_dir)
+
+
+def _diviner_copy(tree: Path, name: str, old: bytes, new: bytes) -> Path:
+    """The Diviner label (with its table) in ``tree/name``, one piece of its text replaced."""
+    src = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    (tree / name).mkdir(parents=True)
+    label = src.read_bytes()
+    assert old in label
+    (tree / name / src.name).write_bytes(label.replace(old, new, 1))
+    shutil.copyfile(src.with_suffix(".tab"), tree / name / "201401031400_rdr.tab")
+    return tree / name / src.name
+
+
+def test_unusable_identifiers_and_huge_numbers_are_findings(data_dir: Path, tmp_path: Path) -> None:
+    """A version_id that is no version id, a LID with '::', a record count beyond any integer SQLite holds: each
+    used to stop the whole ingest; now a finding for that label (or a problem noted on the product), the rest
+    goes in."""
+    tree = tmp_path / "t"
+    vid = _diviner_copy(tree, "vid", b"<version_id>1.0</version_id>", b"<version_id>0x10</version_id>")
+    lid = _diviner_copy(tree, "lid", b"</logical_identifier>", b"::2.0</logical_identifier>")
+    _diviner_copy(tree, "size", b"<records>10</records>", b"<records>99999999999999999999</records>")
+    shutil.copytree(corpus_file("pds4/non_lunar/maven_iuvs_unicode_name"), tree / "maven")
+    for workers in (0, 2):
+        with open_archive(data_dir / str(workers)) as archive:
+            report = ingest(archive, [tree], workers=workers)
+        assert (report.added, report.failed) == (2, 2)
+        bad = {Path(f.path).parent.name: f.message for f in report.findings if f.message_id == MSG_INVALID_LABEL}
+        assert set(bad) == {"vid", "lid"}
+        assert "'0x10' is not a version id" in bad["vid"] and "::" in bad["lid"] and str(lid) in bad["lid"]
+        assert str(vid) in bad["vid"]
+
+
+def test_mutated_labels_never_stop_an_ingest(data_dir: Path, tmp_path: Path) -> None:
+    """Real labels with seeded random edits (values replaced by odd ones, elements dropped or repeated):
+    ingest finishes, with one worker or two alike, and every finding is one line naming its file."""
+    import copy
+    import random
+
+    from lxml import etree
+
+    rng = random.Random(7)
+    values = ["", "-1", "0", "99999999999999999999", "abc", "1e400", "NaN", "x" * 3000, "é漢", "urn:nasa:pds:x::1.0",
+              "2024-13-45T99:99:99Z", "0x10", "%-7.3f", "Comma", "../../etc/passwd", "<&>"]
+    sources = [corpus_file(rel) for rel in (
+        "pds4/lro/diviner/201401031400_rdr.xml", "pds4/clps/pitms_bundle/data_raw/PITMS_RAW_AUX.xml",
+        "pds4/non_lunar/maven_iuvs_unicode_name/äf.xml", "pds4/invalid/apollo_sws_table_definition/b.xml",
+        "pds4/ladee/ladee_spice/spice_kernels/collection_spice_kernels_v001.xml")]
+    tree = tmp_path / "t"
+    for k in range(60):
+        src = sources[k % len(sources)]
+        doc = etree.parse(str(src))
+        leaves = [e for e in doc.iter() if isinstance(e.tag, str) and len(e) == 0 and e.getparent() is not None]
+        for e in rng.sample(leaves, min(len(leaves), rng.choice([1, 3, 10]))):
+            op = rng.random()
+            if op < 0.7:
+                e.text = rng.choice(values)
+            elif op < 0.85:
+                parent = e.getparent()
+                assert parent is not None
+                parent.remove(e)
+            else:
+                e.addnext(copy.deepcopy(e))
+        dest = tree / f"m{k:02d}"
+        shutil.copytree(src.parent, dest, ignore=lambda d, names: [n for n in names if n.endswith(".xml")])
+        doc.write(str(dest / src.name), encoding="UTF-8", xml_declaration=True)
+    counts = []
+    for workers in (0, 2):
+        with open_archive(data_dir / str(workers)) as archive:
+            report = ingest(archive, [tree], workers=workers)
+        counts.append(report.counts())
+        assert report.added + report.new_versions > 0
+        for f in report.findings:
+            assert f.path and f.message and "\n" not in f.message
+    assert counts[0] == counts[1]

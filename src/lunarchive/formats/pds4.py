@@ -37,8 +37,8 @@ from typing import Any
 
 from lxml import etree
 
-from ..errors import FormatError
-from ..model import BBox, FileRef, Member, Product, Reference
+from ..errors import FormatError, InvalidIdentifier
+from ..model import BBox, FileRef, Member, Product, Reference, parse_vid
 from .xmlsafe import parse_xml
 
 __all__ = ["PDS4_NS", "is_pds4_label", "parse_label", "product_from_tree"]
@@ -122,9 +122,23 @@ def product_from_tree(root: _Element, label_path: str) -> Product:
         raise FormatError(f"{label_path}: label has no Identification_Area/logical_identifier", line=1)
     if not product.vid:
         raise FormatError(f"{label_path}: label has no Identification_Area/version_id", line=1)
+    try:
+        parse_vid(product.vid)
+    except InvalidIdentifier:
+        raise FormatError(f"{label_path}: version_id {product.vid[:80]!r} is not a version id such as 1.0",
+                          line=_line_of(root, _VERSION_ID)) from None
+    if "::" in product.lid or any(c.isspace() for c in product.lid):
+        raise FormatError(f"{label_path}: logical_identifier {product.lid[:80]!r} cannot be a LID (it holds "
+                          "'::' or whitespace)", line=_line_of(root, _LOGICAL_ID))
     if state.problems:
         product.extra["problems"] = state.problems
     return product
+
+
+def _line_of(root: _Element, tag: str) -> int | None:
+    for el in root.iter(tag):
+        return el.sourceline if isinstance(el.sourceline, int) else None
+    return None
 
 
 class _State:
@@ -188,14 +202,22 @@ def _add_unique(items: list[str], value: str | None) -> None:
         items.append(value)
 
 
+_INT64 = 1 << 63
+"""Counts and sizes beyond a signed 64-bit integer are no real file's: noted, not kept (nor stored)."""
+
+
 def _int(text: str | None, what: str, state: _State) -> int | None:
     if text is None:
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        state.problems.append(f"{what} is not an integer: {text!r}")
+        state.problems.append(f"{what} is not an integer: {text[:80]!r}")
         return None
+    if not -_INT64 <= value < _INT64:
+        state.problems.append(f"{what} is out of range: {text[:80]!r}")
+        return None
+    return value
 
 
 # --------------------------------------------------------------------------------- identity and context
