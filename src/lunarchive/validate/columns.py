@@ -12,7 +12,7 @@ their order are those of the column-by-column check; the pass only skips the col
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from typing import Protocol
 
@@ -50,43 +50,17 @@ class TablePlan:
     def __init__(self, fields: list[FieldDef], kind: str, report: Callable[[Problem], None]) -> None:
         self.fields, self.kind, self.report = fields, kind, report
         self._checkers: dict[int, ColumnChecker] = {}
-        self._numeric: dict[int, bool] = {}
-        self.always: list[int] = []
-        """Fields checked column by column in every chunk (bit strings, binary numbers with limits)."""
-        self._groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        self.always, self._groups, self._numeric = _layout(fields, kind)
+        """``always``: fields checked column by column in every chunk (bit strings, binary numbers with
+        limits); ``_groups``: the other fields with something to check, by how they are checked;
+        ``_numeric``: the fields whose column check goes on to their numbers (a format, or limits)."""
         self._verdicts: dict[tuple[object, ...], dict[bytes, bool]] = defaultdict(dict)
-        for i, f in enumerate(fields):
-            key = self._key(f)
-            if key == ("always",):
-                self.always.append(i)
-            elif key is not None:
-                self._groups[key].append(i)
 
     def checker(self, i: int) -> ColumnChecker:
         c = self._checkers.get(i)
         if c is None:
             c = self._checkers[i] = ColumnChecker(self.fields[i], self.kind, self.report)
         return c
-
-    def _key(self, f: FieldDef) -> tuple[object, ...] | None:
-        """How field ``f`` is checked: None (never anything to report), ``("always",)`` or a group key."""
-        dtype = f.data_type
-        if self.kind == "binary":
-            if dtype in BIT_TYPES or f.bits:
-                return ("always",)
-            np_type = BINARY_DTYPES.get(dtype)
-            if np_type is not None:
-                limits = (f.minimum, f.maximum, f.valid_minimum, f.valid_maximum)
-                ranged = any(v is not None for v in limits)
-                return ("always",) if ranged and np_type.lstrip("<>")[0] != "c" else None
-        fmt = f.field_format if self.kind == "delimited" else f.validation_format if self.kind == "character" else None
-        if dtype in _AUTOMATA:
-            return ("auto", dtype)
-        if dtype in _COMPILED or fmt or f.max_length is not None:
-            return ("value", dtype, fmt, f.max_length)
-        if dtype.startswith("ASCII"):
-            return ("ascii",)
-        return None
 
     # --------------------------------------------------------------------------------------- per chunk
 
@@ -124,7 +98,7 @@ class TablePlan:
         state //= 256
         ok, blank = accept[state], state == 0
         found = np.asarray((~ok & ~blank).any(axis=0), bool)
-        numeric = np.array([self._has_numbers(int(i)) for i in cols], bool) & ~found
+        numeric = np.array([int(i) in self._numeric for i in cols], bool) & ~found
         if not numeric.any():
             return found
         good = ok & ~blank
@@ -134,14 +108,6 @@ class TablePlan:
         for k in np.flatnonzero(numeric):
             found[k] = self._numbers_dirty(int(cols[k]), raw[:, k], good[:, k])
         return found
-
-    def _has_numbers(self, i: int) -> bool:
-        """Whether the column check of field ``i`` goes on to its numbers (a format, or limits)."""
-        out = self._numeric.get(i)
-        if out is None:
-            c = self.checker(i)
-            out = self._numeric[i] = bool(c.fmt) or c._range
-        return out
 
     def _numbers_dirty(self, i: int, raw: np.ndarray, good: np.ndarray) -> bool:
         """Whether the well-formed values of field ``i`` break its format or limits."""
@@ -194,6 +160,65 @@ class TablePlan:
         if bad.any():
             found |= bad[inverse.ravel()].reshape(codes.shape[:2]).any(axis=0)
         return found
+
+
+_Layout = tuple[list[int], dict[tuple[object, ...], list[int]], frozenset[int]]
+_LAYOUTS: OrderedDict[tuple[int, str], tuple[list[FieldDef], _Layout]] = OrderedDict()
+"""Recent tables' field groups, by the identity of their field list (cached table definitions share theirs)."""
+
+
+def _layout(fields: list[FieldDef], kind: str) -> _Layout:
+    """(fields checked in every chunk, the other fields to check by group key, the fields with numbers to
+    check) of a table."""
+    hit = _LAYOUTS.get((id(fields), kind))
+    if hit is not None and hit[0] is fields:
+        _LAYOUTS.move_to_end((id(fields), kind))
+        return hit[1]
+    always: list[int] = []
+    groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for i, f in enumerate(fields):
+        key = _key(f, kind)
+        if key == ("always",):
+            always.append(i)
+        elif key is not None:
+            groups[key].append(i)
+    automaton = [i for key, members in groups.items() if key[0] == "auto" for i in members]
+    numeric = frozenset(i for i in automaton if _checks_numbers(ColumnChecker(fields[i], kind, _ignore)))
+    out = (always, dict(groups), numeric)
+    _LAYOUTS[(id(fields), kind)] = (fields, out)  # the list is kept, so its id is not reused
+    if len(_LAYOUTS) > 256:
+        _LAYOUTS.popitem(last=False)
+    return out
+
+
+def _checks_numbers(c: ColumnChecker) -> bool:
+    return bool(c.fmt) or c._range
+
+
+def _ignore(p: Problem) -> None:
+    return None
+
+
+def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
+    """How field ``f`` is checked: None (never anything to report), ``("always",)`` or a group key."""
+    dtype = f.data_type
+    if kind == "binary":
+        if dtype in BIT_TYPES or f.bits:
+            return ("always",)
+        np_type = BINARY_DTYPES.get(dtype)
+        if np_type is not None:
+            limits = (f.minimum, f.maximum, f.valid_minimum, f.valid_maximum)
+            ranged = any(v is not None for v in limits)
+            return ("always",) if ranged and np_type.lstrip("<>")[0] != "c" else None
+    fmt = f.field_format if kind == "delimited" else f.validation_format if kind == "character" else None
+    if dtype in _AUTOMATA:
+        return ("auto", dtype)
+    if dtype in _COMPILED or fmt or f.max_length is not None:
+        return ("value", dtype, fmt, f.max_length)
+    if dtype.startswith("ASCII"):
+        return ("ascii",)
+    return None
+
 
 
 _SCALED: dict[str, np.ndarray] = {}
