@@ -19,7 +19,17 @@ from typing import Protocol
 import numpy as np
 
 from ..formats.tables import BINARY_DTYPES, BIT_TYPES, FieldDef
-from .values import _AUTOMATA, _COMPILED, ColumnChecker, Problem, _as_bytes, _format_problems, _int_values
+from .values import (
+    _AUTOMATA,
+    _COMPILED,
+    ColumnChecker,
+    Problem,
+    _as_bytes,
+    _format_problems,
+    _int_values,
+    _run,
+    text_format,
+)
 
 __all__ = ["Cells", "TablePlan"]
 
@@ -90,13 +100,7 @@ class TablePlan:
         return sorted(dirty)
 
     def _automaton(self, dtype: str, cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        table, accept = _AUTOMATA[dtype]
-        scaled = _scaled(dtype)
-        state = np.zeros(codes.shape[:2], np.intp)
-        for j in range(codes.shape[2]):
-            state = scaled[state + codes[:, :, j]]
-        state //= 256
-        ok, blank = accept[state], state == 0
+        ok, blank = _run(_AUTOMATA[dtype], codes)
         found = np.asarray((~ok & ~blank).any(axis=0), bool)
         numeric = np.array([int(i) in self._numeric for i in cols], bool) & ~found
         if not numeric.any():
@@ -183,16 +187,12 @@ def _layout(fields: list[FieldDef], kind: str) -> _Layout:
         elif key is not None:
             groups[key].append(i)
     automaton = [i for key, members in groups.items() if key[0] == "auto" for i in members]
-    numeric = frozenset(i for i in automaton if _checks_numbers(ColumnChecker(fields[i], kind, _ignore)))
+    numeric = frozenset(i for i in automaton if ColumnChecker(fields[i], kind, _ignore).checks_numbers)
     out = (always, dict(groups), numeric)
     _LAYOUTS[(id(fields), kind)] = (fields, out)  # the list is kept, so its id is not reused
     if len(_LAYOUTS) > 256:
         _LAYOUTS.popitem(last=False)
     return out
-
-
-def _checks_numbers(c: ColumnChecker) -> bool:
-    return bool(c.fmt) or c._range
 
 
 def _ignore(p: Problem) -> None:
@@ -210,7 +210,7 @@ def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
             limits = (f.minimum, f.maximum, f.valid_minimum, f.valid_maximum)
             ranged = any(v is not None for v in limits)
             return ("always",) if ranged and np_type.lstrip("<>")[0] != "c" else None
-    fmt = f.field_format if kind == "delimited" else f.validation_format if kind == "character" else None
+    fmt = text_format(f, kind)
     if dtype in _AUTOMATA:
         return ("auto", dtype)
     if dtype in _COMPILED or fmt or f.max_length is not None:
@@ -219,17 +219,6 @@ def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
         return ("ascii",)
     return None
 
-
-
-_SCALED: dict[str, np.ndarray] = {}
-
-
-def _scaled(dtype: str) -> np.ndarray:
-    """The automaton's transition table with states kept as ``state * 256`` (one add and take per byte)."""
-    out = _SCALED.get(dtype)
-    if out is None:
-        out = _SCALED[dtype] = (_AUTOMATA[dtype][0].astype(np.intp) * 256).ravel()
-    return out
 
 
 class FixedCells:

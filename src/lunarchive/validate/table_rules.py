@@ -216,13 +216,16 @@ class _DelimitedCells:
         self.buf, self.records, self.bounds, self.extra = buf, records, bounds, extra
         """``bounds``: ``(n, fields, 2)`` start and end of each value in ``buf``; ``extra``: the values of
         the records the csv module split (quoted delimiters), after those."""
+        self._widths: np.ndarray | None = None
 
     def widths(self) -> np.ndarray:
-        lengths = self.bounds[:, :, 1] - self.bounds[:, :, 0]
-        out = lengths.max(axis=0) if lengths.shape[0] else np.zeros(lengths.shape[1], np.int64)
-        for values in self.extra:
-            out = np.maximum(out, [len(v) for v in values])
-        return out
+        if self._widths is None:  # asked once for the pass, then once per column checked on its own
+            lengths = self.bounds[:, :, 1] - self.bounds[:, :, 0]
+            out = lengths.max(axis=0) if lengths.shape[0] else np.zeros(lengths.shape[1], np.int64)
+            for values in self.extra:
+                out = np.maximum(out, [len(v) for v in values])
+            self._widths = out
+        return self._widths
 
     def gather(self, cols: np.ndarray, width: int) -> np.ndarray:
         b = self.bounds[:, cols]

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..formats.tables import BINARY_DTYPES, BIT_TYPES, FieldDef, parse_number
 
-__all__ = ["ColumnChecker", "Problem"]
+__all__ = ["ColumnChecker", "Problem", "text_format"]
 
 TYPE_MISMATCH = "error.table.field_value_data_type_mismatch"
 OUT_OF_RANGE = "error.table.field_value_out_of_min_max_range"
@@ -45,8 +45,9 @@ class Problem:
 def _automaton(
     spec: dict[int, dict[bytes, int]], states: int, accept: set[int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A transition table ``(states, 256)`` from ``{state: {byte set: next state}}``; state 0 starts,
-    the last state is the dead state. Space and NUL (padding) are allowed before and after the token."""
+    """(transitions, accepting) from ``{state: {byte set: next state}}``; state 0 starts, the last state is
+    the dead state. Space and NUL (padding) are allowed before and after the token. The transitions are
+    flat, with state ``s`` kept as ``s * 256``: ``next = transitions[state + byte]``, one add and one take."""
     dead = states - 1
     table = np.full((states, 256), dead, np.uint8)
     for state, moves in spec.items():
@@ -54,7 +55,7 @@ def _automaton(
             table[state, list(chars)] = nxt
     ok = np.zeros(states, bool)
     ok[list(accept)] = True
-    return table, ok
+    return (table.astype(np.intp) * 256).ravel(), ok
 
 
 _D = b"0123456789"
@@ -173,9 +174,7 @@ class ColumnChecker:
 
     def __init__(self, f: FieldDef, kind: str, report: Callable[[Problem], None]) -> None:
         self.f, self.kind, self.report = f, kind, report
-        self.fmt = (
-            f.field_format if kind == "delimited" else f.validation_format if kind == "character" else None
-        )
+        self.fmt = text_format(f, kind)
         self._constants = _NO_CONSTANTS
         self._bit_constants: list[int] = []
         if f.constants:
@@ -188,6 +187,11 @@ class ColumnChecker:
             f.minimum is not None or f.maximum is not None or self._vmin is not None or self._vmax is not None
         )
         self._regex_cache: dict[bytes, bool] = {}
+
+    @property
+    def checks_numbers(self) -> bool:
+        """Whether well-formed numeric text goes on to the format and minimum/maximum checks."""
+        return self._range or bool(self.fmt)
 
     # ----------------------------------------------------------------------------------- text values
 
@@ -203,7 +207,7 @@ class ColumnChecker:
             ok, blank = _run(automaton, codes)
             for i in np.flatnonzero(~ok & ~blank):
                 self._mismatch(_rec(first, i), _decode(codes[i]), _PATTERN_TEXT.get(dtype, dtype))
-            if self._range or self.fmt:
+            if self.checks_numbers:
                 good = np.flatnonzero(ok & ~blank)
                 self._numbers_from_text(codes, good, first)
             return
@@ -386,6 +390,12 @@ class ColumnChecker:
                 )
 
 
+def text_format(f: FieldDef, kind: str) -> str | None:
+    """The format a text value of ``f`` is checked against in a table of ``kind``: ``field_format`` in a
+    delimited table, ``validation_format`` in a character table, none in a binary one."""
+    return f.field_format if kind == "delimited" else f.validation_format if kind == "character" else None
+
+
 def _rec(first: First, i: int | np.integer) -> int:
     """Record number of row ``i`` of a chunk: ``first + i``, or ``first[i]`` when given by an array."""
     return first + int(i) if isinstance(first, int) else int(first[i])
@@ -397,12 +407,11 @@ def _is_hex(text: str) -> bool:
 
 
 def _run(automaton: tuple[np.ndarray, np.ndarray], codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(matches, blank) for each row of ``codes`` run through the automaton."""
-    table, accept = automaton
-    scaled = (table.astype(np.intp) * 256).ravel()  # state s is kept as s * 256: one add, one take per column
-    state = np.zeros(codes.shape[0], np.intp)
-    for j in range(codes.shape[1]):
-        state = scaled[state + codes[:, j]]
+    """(matches, blank) for each value of ``codes`` (``(..., width)`` byte codes) run through the automaton."""
+    transitions, accept = automaton
+    state = np.zeros(codes.shape[:-1], np.intp)
+    for j in range(codes.shape[-1]):
+        state = transitions[state + codes[..., j]]
     state //= 256
     return accept[state], state == 0
 
