@@ -204,3 +204,21 @@ def test_mutated_labels_never_stop_an_ingest(data_dir: Path, tmp_path: Path) -> 
         for f in report.findings:
             assert f.path and f.message and "\n" not in f.message
     assert counts[0] == counts[1]
+
+
+def test_discipline_areas_are_shown_from_the_kept_label(data_dir: Path) -> None:
+    """Ingest stores no discipline dicts for PDS4 products; show builds them from the label it kept, equal to
+    what parsing the label gives, and the footprint still reads the label's longitude direction."""
+    from lunarchive.formats.pds4 import parse_label
+
+    label = corpus_file("pds4/clementine/basemap/basemap_north_pole.xml")
+    parsed = parse_label(label)
+    with open_archive(data_dir) as archive:
+        ingest(archive, [label])
+        row = get_product(archive.catalog, parsed.lidvid)
+    with sqlite3.connect(data_dir / "catalog.sqlite") as conn:
+        (stored,) = conn.execute("SELECT discipline FROM products WHERE lidvid=?", (parsed.lidvid,)).fetchone()
+    assert stored == "{}" and parsed.discipline["cart:Cartography"]
+    assert row["discipline"] == parsed.discipline
+    assert row["extra"]["positive_longitude_direction"] == parsed.extra["positive_longitude_direction"]
+    assert parsed.extra["positive_longitude_direction"] == "Positive East"

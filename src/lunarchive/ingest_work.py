@@ -101,7 +101,7 @@ class Worker:
                 if not pds4.is_pds4_label(root):
                     note = Finding(MSG["not_product"], "XML file is not a PDS4 product label; skipped", path, "info")
                     return [Prepared(path, findings=[note], timings=timings)]
-                product = pds4.product_from_tree(root, path)
+                product = pds4.product_from_tree(root, path, discipline=False)  # shown from the kept label
             else:
                 data = Path(path).read_bytes() if path.lower().endswith(_PDS3_DETACHED) else odl.label_bytes(Path(path))
                 product = pds3.parse_label(Path(path), data=data)

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .catalog.base import Catalog, Filter, Page, ProductRow
-from .errors import NotFound
+from .errors import FormatError, NotFound
+from .formats import pds4
+from .formats.xmlsafe import parse_xml
 from .query import Query
 from .store.base import Store, check_sha256
 
@@ -62,8 +64,19 @@ def resolve(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> str:
 
 
 def get_product(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> ProductRow:
-    """One product in full (files, references, members, findings, versions), by LIDVID or LID."""
-    return catalog.get(resolve(catalog, ident, viewer))
+    """One product in full (files, references, members, findings, versions), by LIDVID or LID.
+
+    A PDS4 product's discipline areas are not stored as dicts by ingest: they are built here from its kept
+    label (catalogues written before that hold them already).
+    """
+    lidvid = resolve(catalog, ident, viewer)
+    row = catalog.get(lidvid)
+    if row.get("label_format") == "pds4" and not row.get("discipline"):
+        try:
+            row["discipline"] = pds4.discipline_of(parse_xml(catalog.label(lidvid), lidvid))
+        except (NotFound, FormatError):
+            pass  # no label kept (or no longer readable): nothing to show
+    return row
 
 
 def get_label(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> bytes:

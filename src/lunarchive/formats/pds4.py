@@ -13,13 +13,17 @@ cart:Bounding_Coordinates (any cart namespace version) inside the discipline are
 Discipline_Area and Mission_Area content is kept as raw nested dicts in ``Product.discipline``: key
 ``"prefix:LocalName"`` as the label writes the prefix (bare ``LocalName`` for unprefixed elements, i.e. the
 common PDS namespace), attributes as ``"@name"`` (``"@unit"``, ``"@xsi:nil"``), text as a string, or as
-``"#text"`` next to attributes; repeated children become lists in document order.
+``"#text"`` next to attributes; repeated children become lists in document order. Ingest, which keeps the
+label itself, asks for the product without them (``discipline=False``: the areas are only searched for the
+fields above) and builds them from the kept label when a product is shown (:func:`discipline_of`).
 
 ``Product.extra`` keys set here (only when the label has them):
 
 * ``description``: Citation_Information/description (stripped; inner line breaks kept);
 * ``declared_product_class``: Identification_Area/product_class when it differs from the root tag;
 * ``bundle_type`` / ``collection_type``;
+* ``positive_longitude_direction``: the first ``*longitude_direction`` value in the discipline areas
+  (``cart:longitude_direction``, "Positive East" / "Positive West"), as PDS3 labels give theirs;
 * ``inventory_file`` (file name as in the label), ``field_delimiter`` (as written, e.g. ``Comma``),
   ``inventory_records`` (int) and ``inventory_reference_type`` from a collection's File_Area_Inventory;
 * ``problems``: one-line notes about label content that could not be used (a file_size that is not an
@@ -41,7 +45,7 @@ from ..errors import FormatError, InvalidIdentifier
 from ..model import BBox, FileRef, Member, Product, Reference, parse_vid
 from .xmlsafe import parse_xml
 
-__all__ = ["PDS4_NS", "is_pds4_label", "parse_label", "product_from_tree"]
+__all__ = ["PDS4_NS", "discipline_of", "is_pds4_label", "parse_label", "product_from_tree"]
 
 PDS4_NS = "http://pds.nasa.gov/pds4/pds/v1"
 _P = "{" + PDS4_NS + "}"
@@ -102,15 +106,19 @@ def parse_label(path: Path, data: bytes | None = None) -> Product:
     return product_from_tree(parse_xml(data, str(path)), str(path))
 
 
-def product_from_tree(root: _Element, label_path: str) -> Product:
-    """Build a Product from the parsed root of a PDS4 label found at ``label_path``."""
+def product_from_tree(root: _Element, label_path: str, *, discipline: bool = True) -> Product:
+    """Build a Product from the parsed root of a PDS4 label found at ``label_path``.
+
+    ``discipline=False`` leaves ``Product.discipline`` empty (every other field is the same): for callers
+    that keep the label and can build the dicts from it later with :func:`discipline_of`.
+    """
     if not is_pds4_label(root):
         tag = root.tag if isinstance(root.tag, str) else "?"
         line = root.sourceline if isinstance(root.sourceline, int) else None
         raise FormatError(f"{label_path}: not a PDS4 product label (root element {tag})", line=line)
     abs_label, label_dir = _locate(label_path)
     product = Product(lid="", vid="", product_class=root.tag[len(_P) :], label_path=abs_label)
-    state = _State(label_dir)
+    state = _State(label_dir, discipline)
     for area in _kids(root):
         tag = area.tag
         handler = _TOP.get(tag)
@@ -144,10 +152,13 @@ def _line_of(root: _Element, tag: str) -> int | None:
 class _State:
     """What one label walk has seen so far (first-wins fields, notes, the discipline key cache)."""
 
-    __slots__ = ("label_dir", "problems", "have_time", "have_level", "have_bbox", "keys", "seen_refs")
+    __slots__ = ("label_dir", "discipline", "problems", "have_time", "have_level", "have_bbox", "keys",
+                 "seen_refs")
 
-    def __init__(self, label_dir: str) -> None:
+    def __init__(self, label_dir: str, discipline: bool = True) -> None:
         self.label_dir = label_dir
+        self.discipline = discipline
+        """Whether discipline areas are kept as dicts (else only searched for the fields read from them)."""
         self.problems: list[str] = []
         self.have_time = False
         self.have_level = False
@@ -483,8 +494,42 @@ def _inventory(el: _Element, p: Product, state: _State) -> None:
 
 
 def _area(el: _Element, p: Product, state: _State) -> None:
-    """Merge the children of a Discipline_Area / Mission_Area into ``p.discipline``."""
-    _merge(_kids(el), p.discipline, p, state)
+    """Merge the children of a Discipline_Area / Mission_Area into ``p.discipline`` (or, without the dicts,
+    only read what the catalogue takes from them)."""
+    if "positive_longitude_direction" not in p.extra:
+        found = _LONGITUDE_DIRECTION(el)
+        value = _text(found[0]) if isinstance(found, list) and found else None
+        if value:
+            p.extra["positive_longitude_direction"] = value
+    if state.discipline:
+        _merge(_kids(el), p.discipline, p, state)
+        return
+    for c in el.iter(_INTERNAL_REF, _TARGET, "{*}Bounding_Coordinates"):
+        tag = c.tag
+        if tag == _INTERNAL_REF:
+            _internal_reference(c, p, state)
+        elif tag == _TARGET:
+            _target_name(c, p, state)
+        elif tag.startswith(_CART_PREFIX):
+            _bbox(c, p, state)
+
+
+_LONGITUDE_DIRECTION = etree.XPath(
+    "(.//*[substring(local-name(), string-length(local-name()) - 18) = 'longitude_direction'])[1]"
+)
+"""The first element whose name ends in ``longitude_direction`` (``cart:longitude_direction``)."""
+
+
+def discipline_of(root: _Element) -> dict[str, Any]:
+    """The Discipline_Area and Mission_Area content of a parsed PDS4 label, as ``Product.discipline``."""
+    scratch = Product(lid="", vid="", product_class="")
+    state = _State("")
+    for top in _kids(root) if is_pds4_label(root) else []:
+        if top.tag in _CONTEXT_AREAS:
+            for area in _kids(top):
+                if area.tag in _DISCIPLINE_AREAS:
+                    _merge(_kids(area), scratch.discipline, scratch, state)
+    return scratch.discipline
 
 
 def _merge(kids: list[_Element], into: dict[str, Any], p: Product, state: _State) -> None:
@@ -581,6 +626,9 @@ _IN_CONTEXT: dict[str, _Handler] = {
     _t("Discipline_Area"): _area,
     _t("Mission_Area"): _area,
 }
+
+_CONTEXT_AREAS = frozenset({_t("Observation_Area"), _t("Context_Area")})
+_DISCIPLINE_AREAS = frozenset({_t("Discipline_Area"), _t("Mission_Area")})
 
 _TOP: dict[Any, _Handler] = {
     _t("Identification_Area"): _identification,
