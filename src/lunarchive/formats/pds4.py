@@ -498,7 +498,8 @@ def _area(el: _Element, p: Product, state: _State) -> None:
     only read what the catalogue takes from them)."""
     if "positive_longitude_direction" not in p.extra:
         found = _LONGITUDE_DIRECTION(el)
-        value = _text(found[0]) if isinstance(found, list) and found else None
+        first = found[0] if isinstance(found, list) and found else None
+        value = _text(first) if isinstance(first, _Element) else None
         if value:
             p.extra["positive_longitude_direction"] = value
     if state.discipline:
