@@ -222,3 +222,16 @@ def test_discipline_areas_are_shown_from_the_kept_label(data_dir: Path) -> None:
     assert row["discipline"] == parsed.discipline
     assert row["extra"]["positive_longitude_direction"] == parsed.extra["positive_longitude_direction"]
     assert parsed.extra["positive_longitude_direction"] == "Positive East"
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_progress_counts_every_candidate_and_ends_with_the_total(data_dir: Path, workers: int) -> None:
+    """The walk runs ahead of the work, so the total is unknown (None) until it ends; the last call says
+    how many candidate files there were, all done."""
+    calls: list[tuple[int, int | None]] = []
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [corpus_file("pds4/ladee/ladee_spice")], workers=workers,
+                        progress=lambda stage, done, total: calls.append((done, total)))
+    assert [done for done, _ in calls] == list(range(1, len(calls) + 1))
+    assert calls[-1] == (len(calls), len(calls)) and len(calls) == report.added == 20
+    assert all(total is None or total == len(calls) for _, total in calls)

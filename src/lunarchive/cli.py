@@ -65,7 +65,7 @@ def ingest(
                       console=err, disable=not show_bar) as bar:
             task = bar.add_task("ingest", total=None)
 
-            def progress(stage: str, done: int, total: int) -> None:
+            def progress(stage: str, done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
             report = run_ingest(archive, paths, progress=progress, workers=workers)

@@ -10,6 +10,7 @@ some unnamed blobs and never a row without its blob.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,8 +37,8 @@ _FLUSH_EVERY = 256
 _PARALLEL_FROM = 64
 """Fewer candidate files than this are ingested in this process (starting workers would cost more)."""
 
-Progress = Callable[[str, int, int], None]
-"""Called as ``progress(stage, done, total)``."""
+Progress = Callable[[str, int, int | None], None]
+"""Called as ``progress(stage, done, total)``; ``total`` is None while the walk is still finding labels."""
 
 _PDS4_SUFFIXES = (".xml", ".lblx")
 _PDS3_SUFFIXES = (".lbl",)
@@ -130,17 +131,31 @@ def _index_head(path: str) -> bool:
         return False
 
 
-def _one_index_per_dir(candidates: list[tuple[Path, Kind]]) -> list[tuple[Path, Kind]]:
+def _one_index_per_dir(candidates: Iterable[tuple[Path, Kind]]) -> Iterator[tuple[str, Kind]]:
     """Index tables in one directory are read together (joined), so keep the first of them only."""
     dirs: set[Path] = set()
-    out = []
     for path, kind in candidates:
         if kind == "clementine_index":
             if path.parent in dirs:
                 continue
             dirs.add(path.parent)
-        out.append((path, kind))
-    return out
+        yield str(path), kind
+
+
+class _Walk:
+    """The candidates of a walk that runs ahead of the workers (it is not finished before they start),
+    counted as they are found."""
+
+    def __init__(self, candidates: Iterable[tuple[str, Kind]]) -> None:
+        self._candidates = candidates
+        self.found = 0
+        self.done = False
+
+    def __iter__(self) -> Iterator[tuple[str, Kind]]:
+        for item in self._candidates:
+            self.found += 1
+            yield item
+        self.done = True
 
 
 class _Batch:
@@ -300,11 +315,13 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
-    candidates = _one_index_per_dir(list(iter_candidates([p.resolve() for p in paths], skip=archive.root)))
+    walk = _Walk(_one_index_per_dir(iter_candidates([p.resolve() for p in paths], skip=archive.root)))
+    found = iter(walk)
+    head = list(itertools.islice(found, _PARALLEL_FROM))  # enough to tell whether workers are worth it
+    items = itertools.chain(head, found)
     report = IngestReport()
     ctx = Context(archive.store, archive.catalog.digest_lookup(), _INGEST_CHECKS if validate else None)
-    items = [(str(path), kind) for path, kind in candidates]
-    n_workers = _worker_count(workers, len(items))
+    n_workers = _worker_count(workers, len(head))
     report.workers = n_workers
     t0 = time.perf_counter()
     with _bulk_gc(), prepared_results(ctx, items, n_workers) as results, \
@@ -315,7 +332,7 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
             for prep in prepared:
                 run.take(prep)
             if progress:
-                progress("ingest", i, len(items))
+                progress("ingest", i, walk.found if walk.done else None)
         run.flush()
         if validate:
             run.tree_checks()

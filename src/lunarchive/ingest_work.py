@@ -17,7 +17,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -228,8 +228,13 @@ def _ready() -> int:
 
 
 @contextmanager
-def prepared_results(ctx: Context, items: list[tuple[str, Kind]], workers: int) -> Iterator[Iterator[list[Prepared]]]:
+def prepared_results(
+    ctx: Context, items: Iterable[tuple[str, Kind]], workers: int
+) -> Iterator[Iterator[list[Prepared]]]:
     """Prepared records for ``items`` in their order: in ``workers`` processes, or here when ``workers`` < 2.
+
+    ``items`` may be a walk still under way: it is read a few chunks ahead of the results taken, so the
+    workers start on the first labels found.
 
     The worker processes are forked on entry (before the caller opens its write transaction); the work
     starts with the first ``next()``, so the committed state the workers read is the one the caller's
@@ -257,8 +262,14 @@ def prepared_results(ctx: Context, items: list[tuple[str, Kind]], workers: int) 
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ordered(pool: ProcessPoolExecutor, items: list[tuple[str, Kind]], workers: int) -> Iterator[list[Prepared]]:
-    chunks = (items[i:i + _CHUNKSIZE] for i in range(0, len(items), _CHUNKSIZE))
+def _chunks(items: Iterable[tuple[str, Kind]]) -> Iterator[list[tuple[str, Kind]]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, _CHUNKSIZE)):
+        yield chunk
+
+
+def _ordered(pool: ProcessPoolExecutor, items: Iterable[tuple[str, Kind]], workers: int) -> Iterator[list[Prepared]]:
+    chunks = _chunks(items)
     in_flight: deque[Future[list[list[Prepared]]]] = deque()
     for chunk in itertools.islice(chunks, 4 * workers):
         in_flight.append(pool.submit(_chunk, chunk))
