@@ -235,3 +235,30 @@ def test_progress_counts_every_candidate_and_ends_with_the_total(data_dir: Path,
     assert [done for done, _ in calls] == list(range(1, len(calls) + 1))
     assert calls[-1] == (len(calls), len(calls)) and len(calls) == report.added == 20
     assert all(total is None or total == len(calls) for _, total in calls)
+
+
+def test_bundles_checked_during_one_walk_give_the_findings_of_checks_after_it(tmp_path: Path, corpus: Path) -> None:
+    """One tree ingested as one path checks each bundle as soon as the results leave its directory, while
+    the workers go on; the same tree given as several paths is checked after all results are in. Both
+    record the same findings, against the same products (bundles and invalid bundles of the copied corpus,
+    nested directories included)."""
+    tree = corpus / "pds4"
+    parts = sorted(p for p in tree.glob("*/*") if p.is_dir())
+
+    def findings(data_dir: Path, paths: list[Path], workers: int) -> list[tuple[object, ...]]:
+        with open_archive(data_dir) as archive:
+            ingest(archive, paths, workers=workers)
+        with sqlite3.connect(data_dir / "catalog.sqlite") as conn:
+            rows = conn.execute(
+                "SELECT f.message_id, f.path, f.lidvid, f.message, f.line, p.lidvid FROM findings f"
+                " LEFT JOIN products p ON p.id = f.product_id").fetchall()
+        return sorted(rows, key=repr)
+
+    one_walk = findings(tmp_path / "a", [tree], 2)
+    after = findings(tmp_path / "b", parts, 0)
+    assert one_walk == after
+    tree_rules = {str(r[0]) for r in one_walk} & {"warning.integrity.member_not_found",
+                                                  "warning.integrity.unreferenced_member",
+                                                  "warning.file.not_referenced_in_label",
+                                                  "error.file.name_has_invalid_characters"}
+    assert len(tree_rules) == 4  # the tree checks did find something to compare

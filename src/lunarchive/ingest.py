@@ -161,7 +161,8 @@ class _Walk:
 class _Batch:
     """The ingesting process's side of one run: decisions, buffered rows, and the report."""
 
-    def __init__(self, archive: Archive, report: IngestReport, batch_id: int) -> None:
+    def __init__(self, archive: Archive, report: IngestReport, batch_id: int, *, checks: bool = True,
+                 one_walk: bool = False) -> None:
         self.archive = archive
         self.catalog = archive.catalog
         self.report = report
@@ -174,6 +175,14 @@ class _Batch:
         self._digests: dict[str, str] = {}
         """Label digests of the LIDVIDs this run has taken (flushed or not)."""
         self._lids: set[str] = set()
+        self._checks = checks
+        self._one_walk = checks and one_walk
+        """Results come from one walk (each directory's subtree in one run, its own files first): a bundle
+        is checked as soon as the results leave its directory, while the workers go on."""
+        self._open: list[str] = []
+        """Bundle directories the results are still inside, outermost first (``one_walk`` only)."""
+        self._new: set[str] = set()
+        """Label paths of the products this run catalogues (flushed or not)."""
 
     def take(self, prep: Prepared) -> None:
         report = self.report
@@ -192,7 +201,7 @@ class _Batch:
         existing = self._digests.get(lidvid) or prep.committed_digest
         if existing == prep.label_sha256:
             report.unchanged += 1
-            self.seen.append(product)
+            self._saw(product)
         elif existing is not None:
             report.failed += 1
             f = Finding(MSG_CONFLICT, f"{lidvid} is already catalogued with a different label; "
@@ -209,8 +218,9 @@ class _Batch:
             self._digests[lidvid] = prep.label_sha256
             self._lids.add(product.lid)
             self._pending.append(prep)
+            self._new.add(product.label_path or prep.path)
             report.findings += prep.findings
-            self.seen.append(product)
+            self._saw(product)
             if len(self._pending) >= _FLUSH_EVERY:
                 self.flush()
         report.timings["catalog"] += time.perf_counter() - t0
@@ -229,12 +239,43 @@ class _Batch:
         self._loose = []
         self.report.timings["catalog"] += time.perf_counter() - t0
 
+    def _saw(self, product: Product) -> None:
+        """Keep a catalogued or unchanged product for the tree checks; with ``one_walk``, check the bundles
+        whose directories the results have now left."""
+        path = product.label_path
+        if self._one_walk and path:
+            while self._open and not _holds(self._open[-1], path):
+                self._check_bundle(self._open.pop())
+            if product.product_class == "Product_Bundle":
+                root = os.path.dirname(path)
+                if not self._open or self._open[-1] != root:
+                    self._open.append(root)
+        self.seen.append(product)
+
+    def _check_bundle(self, root: str) -> None:
+        """The tree checks of one bundle directory whose products have all been seen (the latest ones)."""
+        under = []
+        for p in reversed(self.seen):
+            if p.label_path:
+                if not _holds(root, p.label_path):
+                    break
+                under.append(p)
+        if any(p.label_path in self._new for p in under):
+            under.reverse()
+            self._record_tree_findings(root, under)
+
     def tree_checks(self) -> None:
-        """validate's referential-integrity rules for each bundle directory this run catalogued a product of.
+        """validate's referential-integrity rules for each bundle directory this run catalogued a product of
+        (those not checked already as the results came in).
 
         Findings about products catalogued by an earlier batch are not recorded again.
         """
-        t0 = time.perf_counter()
+        if not self._checks:
+            return
+        if self._one_walk:
+            while self._open:
+                self._check_bundle(self._open.pop())
+            return
         roots = {os.path.dirname(p.label_path) for p in self.seen
                  if p.product_class == "Product_Bundle" and p.label_path}
         under: dict[str, list[Product]] = {root: [] for root in roots}
@@ -242,18 +283,29 @@ class _Batch:
         for p in self.seen:
             for root in _roots_holding(p.label_path, roots, holders):
                 under[root].append(p)
-        touched = {root for path in self.stored for root in _roots_holding(path, roots, holders)}
-        seen_paths = {p.label_path for p in self.seen}
-        out: list[tuple[Finding, int | None]] = []
+        touched = {root for path in self._new for root in _roots_holding(path, roots, holders)}
         for root in sorted(touched):
-            for f in validation.tree_findings(under[root], root):
-                pid = self.stored.get(f.path)
-                if pid is None and f.path in seen_paths:
-                    continue
-                out.append((f, pid))
-                self.report.findings.append(f)
+            self._record_tree_findings(root, under[root])
+
+    def _record_tree_findings(self, root: str, under: list[Product]) -> None:
+        t0 = time.perf_counter()
+        if self._pending:
+            self.flush()  # the product ids the findings name
+        seen_paths = {p.label_path for p in under}
+        out: list[tuple[Finding, int | None]] = []
+        for f in validation.tree_findings(under, root):
+            pid = self.stored.get(f.path)
+            if pid is None and f.path in seen_paths:
+                continue
+            out.append((f, pid))
+            self.report.findings.append(f)
         self.catalog.add_findings(out, self.batch_id)
         self.report.timings["validate"] = self.report.timings.get("validate", 0.0) + time.perf_counter() - t0
+
+
+def _holds(directory: str, path: str) -> bool:
+    """Whether the file ``path`` is inside ``directory`` (at any depth)."""
+    return path.startswith(directory) and path[len(directory):len(directory) + 1] == os.sep
 
 
 def _roots_holding(path: str | None, roots: set[str], memo: dict[str, list[str]]) -> list[str]:
@@ -327,15 +379,14 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     with _bulk_gc(), prepared_results(ctx, items, n_workers) as results, \
             archive.catalog.batch([str(p.resolve()) for p in paths]) as batch_id:
         report.batch_id = batch_id
-        run = _Batch(archive, report, batch_id)
+        run = _Batch(archive, report, batch_id, checks=validate, one_walk=len(paths) == 1)
         for i, prepared in enumerate(results, 1):
             for prep in prepared:
                 run.take(prep)
             if progress:
                 progress("ingest", i, walk.found if walk.done else None)
         run.flush()
-        if validate:
-            run.tree_checks()
+        run.tree_checks()
         archive.catalog.finish_batch(batch_id, report.counts())
     report.timings["wall"] = time.perf_counter() - t0
     return report
