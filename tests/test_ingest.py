@@ -262,3 +262,29 @@ def test_bundles_checked_during_one_walk_give_the_findings_of_checks_after_it(tm
                                                   "warning.file.not_referenced_in_label",
                                                   "error.file.name_has_invalid_characters"}
     assert len(tree_rules) == 4  # the tree checks did find something to compare
+
+
+def test_labels_kept_compressed_and_labels_kept_before_that_read_alike(data_dir: Path) -> None:
+    """Labels are kept as LZ4 frames with their own size; a catalogue written before migration 0003 (labels
+    as read, no codec) gets the columns and still gives its labels back byte for byte."""
+    label = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    raw = label.read_bytes()
+    with open_archive(data_dir) as archive:
+        ingest(archive, [label])
+    db = data_dir / "catalog.sqlite"
+    with sqlite3.connect(db) as conn:
+        data, codec, size = conn.execute("SELECT data, codec, size FROM labels").fetchone()
+    assert codec == "lz4" and size == len(raw) and len(data) < len(raw) / 2
+    with open_archive(data_dir) as archive:
+        lidvid = search(archive.catalog, Query())[0]["lidvid"]
+        assert archive.catalog.label(lidvid) == raw
+    with sqlite3.connect(db) as conn:  # back to the schema and rows of a catalogue written before 0003
+        conn.executescript("ALTER TABLE labels DROP COLUMN codec; ALTER TABLE labels DROP COLUMN size;"
+                           " DELETE FROM _migrations WHERE name = '0003_label_codec';")
+        conn.execute("UPDATE labels SET data = ?", (raw,))
+    with open_archive(data_dir) as archive:
+        assert archive.catalog.label(lidvid) == raw
+        sha = archive.catalog.get(lidvid)["label"]["sha256"]
+        assert hashlib.sha256(archive.catalog.label(lidvid)).hexdigest() == sha
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT codec, size FROM labels").fetchone() == (None, None)

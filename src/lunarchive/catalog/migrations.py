@@ -145,9 +145,16 @@ def m0002_footprints(conn: sqlite3.Connection) -> None:
     backfill(conn)
 
 
+def m0003_label_codec(conn: sqlite3.Connection) -> None:
+    """Labels may be kept compressed: ``codec`` says how (NULL: as read; ``lz4``: one LZ4 frame) and
+    ``size`` gives the label's own length (NULL: the length of ``data``)."""
+    run_script(conn, "ALTER TABLE labels ADD COLUMN codec TEXT; ALTER TABLE labels ADD COLUMN size INTEGER")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", m0001_initial),
     ("0002_footprints", m0002_footprints),
+    ("0003_label_codec", m0003_label_codec),
 ]
 
 

@@ -20,7 +20,7 @@ from ..model import Finding, split_lidvid
 from ..query import Query
 from .base import Catalog, Filter, Page, ProductRow
 from .migrations import apply_migrations
-from .rows import PRODUCT_COLUMNS, ProductRows, vid_key
+from .rows import LABEL_CODEC, PRODUCT_COLUMNS, ProductRows, label_bytes, vid_key
 from .spatial import RTREE_INSERT, rebind, spatial_clauses
 
 __all__ = ["SqliteCatalog", "SqliteDigests", "vid_key"]
@@ -102,8 +102,8 @@ class SqliteCatalog(Catalog):
         first = int(c.execute("SELECT coalesce(max(id), 0) + 1 FROM products").fetchone()[0])
         ids = list(range(first, first + len(items)))
         now = _now()
-        c.executemany("INSERT OR IGNORE INTO labels (sha256, data) VALUES (?, ?)",
-                      [(r.label_sha256, r.label) for r in items])
+        c.executemany("INSERT OR IGNORE INTO labels (sha256, data, codec, size) VALUES (?, ?, ?, ?)",
+                      [(r.label_sha256, r.label, LABEL_CODEC, r.label_size) for r in items])
         c.executemany(_INSERT_PRODUCT, [(pid, *r.product, batch_id, now) for pid, r in zip(ids, items, strict=True)])
         c.executemany("INSERT INTO product_terms VALUES (?,?,?)",
                       [(pid, k, v) for pid, r in zip(ids, items, strict=True) for k, v in r.terms])
@@ -208,12 +208,12 @@ class SqliteCatalog(Catalog):
 
     def label(self, lidvid: str) -> bytes:
         row = self.conn.execute(
-            "SELECT l.data FROM products p JOIN labels l ON l.sha256 = p.label_sha256 WHERE p.lidvid=?",
+            "SELECT l.data, l.codec FROM products p JOIN labels l ON l.sha256 = p.label_sha256 WHERE p.lidvid=?",
             (lidvid,),
         ).fetchone()
         if row is None:
             raise NotFound(f"no label for {lidvid}")
-        return bytes(row[0])
+        return label_bytes(row[0], row[1])
 
     def blob_digests(self) -> Iterator[str]:
         for (sha,) in self.conn.execute("SELECT DISTINCT sha256 FROM files WHERE sha256 IS NOT NULL"):

@@ -199,7 +199,8 @@ def details(conn: sqlite3.Connection, lidvids: Sequence[str]) -> dict[str, dict[
         return {}
     marks = ",".join("?" * len(lidvids))
     rows = conn.execute(
-        f"SELECT p.id, p.lidvid, p.label_name, p.label_sha256, length(l.data), p.ingested_at, {PARENT_SQL}"
+        f"SELECT p.id, p.lidvid, p.label_name, p.label_sha256, coalesce(l.size, length(l.data)), p.ingested_at,"
+        f" {PARENT_SQL}"
         f" FROM products p LEFT JOIN labels l ON l.sha256 = p.label_sha256 WHERE p.lidvid IN ({marks})",
         list(lidvids)).fetchall()
     by_id: dict[int, dict[str, Any]] = {}
