@@ -505,14 +505,10 @@ def _area(el: _Element, p: Product, state: _State) -> None:
     if state.discipline:
         _merge(_kids(el), p.discipline, p, state)
         return
-    for c in el.iter(_INTERNAL_REF, _TARGET, "{*}Bounding_Coordinates"):
-        tag = c.tag
-        if tag == _INTERNAL_REF:
-            _internal_reference(c, p, state)
-        elif tag == _TARGET:
-            _target_name(c, p, state)
-        elif tag.startswith(_CART_PREFIX):
-            _bbox(c, p, state)
+    for c in el.iter(_INTERNAL_REF, _TARGET, "{*}Bounding_Coordinates"):  # the elements _read_in_area takes
+        handler = _read_in_area(c.tag, etree.QName(c).localname)
+        if handler is not None:
+            handler(c, p, state)
 
 
 _LONGITUDE_DIRECTION = etree.XPath(
@@ -568,14 +564,18 @@ def _key_entry(el: _Element, tag: Any) -> tuple[str, _Handler | None] | None:
     local = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
     prefix = el.prefix
     key = f"{prefix}:{local}" if prefix else local
-    also: _Handler | None = None
+    return key, _read_in_area(tag, local)
+
+
+def _read_in_area(tag: str, local: str) -> _Handler | None:
+    """The handler of an element inside a discipline area whose fields the product takes, if any."""
     if tag == _INTERNAL_REF:
-        also = _internal_reference
-    elif tag == _TARGET:
-        also = _target_name
-    elif local == "Bounding_Coordinates" and tag.startswith(_CART_PREFIX):
-        also = _bbox
-    return key, also
+        return _internal_reference
+    if tag == _TARGET:
+        return _target_name
+    if local == "Bounding_Coordinates" and tag.startswith(_CART_PREFIX):
+        return _bbox
+    return None
 
 
 def _node(el: _Element, kids: list[_Element], items: list[tuple[str, str]], p: Product, state: _State) -> Any:
