@@ -220,7 +220,6 @@ def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
     return None
 
 
-
 class FixedCells:
     """Cells of a fixed-length chunk (``(n, record_length)`` uint8) for the fields of a table."""
 
