@@ -181,8 +181,6 @@ class _Batch:
         is checked as soon as the results leave its directory, while the workers go on."""
         self._open: list[str] = []
         """Bundle directories the results are still inside, outermost first (``one_walk`` only)."""
-        self._new: set[str] = set()
-        """Label paths of the products this run catalogues (flushed or not)."""
 
     def take(self, prep: Prepared) -> None:
         report = self.report
@@ -218,7 +216,6 @@ class _Batch:
             self._digests[lidvid] = prep.label_sha256
             self._lids.add(product.lid)
             self._pending.append(prep)
-            self._new.add(product.label_path or prep.path)
             report.findings += prep.findings
             self._saw(product)
             if len(self._pending) >= _FLUSH_EVERY:
@@ -260,7 +257,9 @@ class _Batch:
                 if not _holds(root, p.label_path):
                     break
                 under.append(p)
-        if any(p.label_path in self._new for p in under):
+        if self._pending:
+            self.flush()  # ``stored``: which of them this run catalogued, and the ids findings name
+        if any(p.label_path in self.stored for p in under):
             under.reverse()
             self._record_tree_findings(root, under)
 
@@ -283,14 +282,13 @@ class _Batch:
         for p in self.seen:
             for root in _roots_holding(p.label_path, roots, holders):
                 under[root].append(p)
-        touched = {root for path in self._new for root in _roots_holding(path, roots, holders)}
+        touched = {root for path in self.stored for root in _roots_holding(path, roots, holders)}
         for root in sorted(touched):
             self._record_tree_findings(root, under[root])
 
     def _record_tree_findings(self, root: str, under: list[Product]) -> None:
+        """Record the tree findings of one bundle directory (every product of the run already flushed)."""
         t0 = time.perf_counter()
-        if self._pending:
-            self.flush()  # the product ids the findings name
         seen_paths = {p.label_path for p in under}
         out: list[tuple[Finding, int | None]] = []
         for f in validation.tree_findings(under, root):
@@ -305,7 +303,7 @@ class _Batch:
 
 def _holds(directory: str, path: str) -> bool:
     """Whether the file ``path`` is inside ``directory`` (at any depth)."""
-    return path.startswith(directory) and path[len(directory):len(directory) + 1] == os.sep
+    return path.startswith(directory + os.sep)
 
 
 def _roots_holding(path: str | None, roots: set[str], memo: dict[str, list[str]]) -> list[str]:
