@@ -288,3 +288,24 @@ def test_labels_kept_compressed_and_labels_kept_before_that_read_alike(data_dir:
         assert hashlib.sha256(archive.catalog.label(lidvid)).hexdigest() == sha
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT codec, size FROM labels").fetchone() == (None, None)
+
+
+def test_walk_order_links_and_skipped_data_dir(tmp_path: Path) -> None:
+    """Files of a directory by name, then its subdirectories by name; linked labels are found, linked
+    directories (whatever their names) are not walked, and the data directory inside the tree is skipped."""
+    from lunarchive.ingest import iter_candidates
+
+    label = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    tree = tmp_path / "tree"
+    (tree / "b" / "deep").mkdir(parents=True)
+    (tree / "a").mkdir()
+    (tree / "data").mkdir()
+    for rel in ("z.xml", "b/x.xml", "b/deep/y.lblx", "a/w.xml", "data/skipped.xml"):
+        shutil.copy(label, tree / rel)
+    (tree / "b" / "linked.xml").symlink_to(label)
+    (tree / "b" / "table.tab").symlink_to(label.parent / "201401031400_rdr.tab")
+    (tree / "dir_named.xml").symlink_to(tree / "a", target_is_directory=True)
+    (tree / "linked_dir").symlink_to(tree / "b", target_is_directory=True)
+    found = [(p.relative_to(tree).as_posix(), kind) for p, kind in iter_candidates([tree], skip=tree / "data")]
+    assert found == [("z.xml", "pds4"), ("a/w.xml", "pds4"), ("b/linked.xml", "pds4"), ("b/x.xml", "pds4"),
+                     ("b/deep/y.lblx", "pds4")]

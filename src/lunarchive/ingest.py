@@ -77,7 +77,12 @@ class IngestReport:
 
 
 def iter_candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tuple[Path, Kind]]:
-    """Every label under ``paths`` in a stable order, with the format it claims by its name."""
+    """Every label under ``paths`` in a stable order, with the format it claims by its name.
+
+    Each directory's files come first (by name), then its subdirectories (by name), each walked the same
+    way; symbolic links to directories are not followed, and unreadable directories are passed over.
+    Only names that may be labels are looked at further, so a tree of data files costs no ``stat`` each.
+    """
     skip_id = _inode(str(skip)) if skip is not None else None
     for root in paths:
         if root.is_file():
@@ -85,15 +90,28 @@ def iter_candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator
             if kind:
                 yield root, kind
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            if skip_id is not None:
-                dirnames[:] = [d for d in dirnames if _inode(os.path.join(dirpath, d)) != skip_id]
-            dirnames.sort()
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                kind = _kind_of(full, name)
-                if kind:
-                    yield Path(full), kind
+        stack = [str(root)]
+        while stack:
+            top = stack.pop()
+            try:
+                with os.scandir(top) as it:
+                    entries = sorted(it, key=_name)
+            except OSError:
+                continue
+            subdirs = []
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if skip_id is None or entry.inode() != skip_id[1] or _inode(entry.path) != skip_id:
+                        subdirs.append(entry.path)
+                    continue
+                kind = _kind_of(entry.path, entry.name)
+                if kind and not (entry.is_symlink() and os.path.isdir(entry.path)):
+                    yield Path(entry.path), kind
+            stack += reversed(subdirs)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _inode(path: str) -> tuple[int, int] | None:
