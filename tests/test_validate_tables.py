@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lunarchive.errors import FormatError
 from lunarchive.formats.pds4 import parse_label
 from lunarchive.formats.tables import DelimitedReader, FixedReader, tables_from_tree
 from lunarchive.formats.xmlsafe import parse_xml
@@ -282,3 +283,29 @@ def test_carriage_return_inside_a_delimited_record_is_a_finding(tmp_path: Path) 
     (tmp_path / names[0]).write_bytes(data[:cut] + b"\r," + data[cut:])  # one field more, and a bare CR
     found = _content_findings(label, 8 << 20)
     assert any(m == "error.table.fields_mismatch" and "cannot be split into fields" in text for m, _, text in found)
+
+
+def _fresh(label: Path, data: bytes) -> list:
+    """The label's tables with the definition cache emptied first (each read from its element)."""
+    from lunarchive.formats import tables
+
+    tables._CACHE.clear()
+    return tables_from_tree(parse_xml(data, str(label)), str(label.parent))
+
+
+def test_cached_definitions_equal_those_read_afresh_on_the_whole_corpus() -> None:
+    """Every table of every corpus label, read twice through the definition cache and once afresh."""
+    from .conftest import shared_corpus
+
+    labels = sorted(p for p in shared_corpus().rglob("*") if p.suffix in (".xml", ".lblx") and p.is_file())
+    checked = 0
+    for label in labels:
+        data = label.read_bytes()
+        try:
+            root = parse_xml(data, str(label))
+        except FormatError:
+            continue
+        cached = [tables_from_tree(root, str(label.parent)) for _ in range(2)]
+        assert cached[0] == cached[1] == _fresh(label, data), label
+        checked += len(cached[0])
+    assert checked >= 70

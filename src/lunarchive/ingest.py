@@ -77,7 +77,13 @@ class IngestReport:
 
 
 def iter_candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tuple[Path, Kind]]:
-    """Every label under ``paths`` in a stable order, with the format it claims by its name.
+    """Every label under ``paths`` in a stable order, with the format it claims by its name."""
+    for path, kind in _candidates(paths, skip):
+        yield Path(path), kind
+
+
+def _candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tuple[str, Kind]]:
+    """``iter_candidates`` with the paths as strings (what the workers are sent).
 
     Each directory's files come first (by name), then its subdirectories (by name), each walked the same
     way; symbolic links to directories are not followed, and unreadable directories are passed over.
@@ -88,7 +94,7 @@ def iter_candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator
         if root.is_file():
             kind = _kind_of(str(root), root.name)
             if kind:
-                yield root, kind
+                yield str(root), kind
             continue
         stack = [str(root)]
         while stack:
@@ -106,7 +112,7 @@ def iter_candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator
                     continue
                 kind = _kind_of(entry.path, entry.name)
                 if kind and not (entry.is_symlink() and os.path.isdir(entry.path)):
-                    yield Path(entry.path), kind
+                    yield entry.path, kind
             stack += reversed(subdirs)
 
 
@@ -149,15 +155,16 @@ def _index_head(path: str) -> bool:
         return False
 
 
-def _one_index_per_dir(candidates: Iterable[tuple[Path, Kind]]) -> Iterator[tuple[str, Kind]]:
+def _one_index_per_dir(candidates: Iterable[tuple[str, Kind]]) -> Iterator[tuple[str, Kind]]:
     """Index tables in one directory are read together (joined), so keep the first of them only."""
-    dirs: set[Path] = set()
+    dirs: set[str] = set()
     for path, kind in candidates:
         if kind == "clementine_index":
-            if path.parent in dirs:
+            parent = os.path.dirname(path)
+            if parent in dirs:
                 continue
-            dirs.add(path.parent)
-        yield str(path), kind
+            dirs.add(parent)
+        yield path, kind
 
 
 class _Walk:
@@ -383,7 +390,7 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
-    walk = _Walk(_one_index_per_dir(iter_candidates([p.resolve() for p in paths], skip=archive.root)))
+    walk = _Walk(_one_index_per_dir(_candidates([p.resolve() for p in paths], skip=archive.root)))
     found = iter(walk)
     head = list(itertools.islice(found, _PARALLEL_FROM))  # enough to tell whether workers are worth it
     items = itertools.chain(head, found)
