@@ -127,10 +127,9 @@ class Worker:
 
     def _prepare(self, path: str, product: Product, data: bytes, root: Any, timings: dict[str, float]) -> Prepared:
         out = Prepared(path, product, hashlib.sha256(data).hexdigest(), timings=timings)
-        out.committed_digest = self.ctx.committed.digest(product.lidvid)
+        out.committed_digest, out.committed_lid = self.ctx.committed.lookup(product.lid, product.vid)
         if out.committed_digest is not None:
             return out  # unchanged or a conflict: the ingesting process decides, nothing to store
-        out.committed_lid = self.ctx.committed.has_lid(product.lid)
         problems = self._hash_files(product, out)
         problems += _members(product)
         t0 = time.perf_counter()

@@ -24,11 +24,8 @@ ProductRow = dict[str, Any]
 class CommittedLookup(Protocol):
     """Reads of the committed catalogue (not the open batch) that ingest workers make."""
 
-    def digest(self, lidvid: str) -> str | None:
-        """sha256 of the label catalogued under ``lidvid``, or None."""
-
-    def has_lid(self, lid: str) -> bool:
-        """Whether any version of ``lid`` is catalogued."""
+    def lookup(self, lid: str, vid: str) -> tuple[str | None, bool]:
+        """(sha256 of the label catalogued under ``lid::vid`` or None, whether any version of ``lid`` is)."""
 
     def close(self) -> None:
         """Release the connection (it reopens on next use)."""

@@ -262,8 +262,8 @@ class SqliteCatalog(Catalog):
 
 class SqliteDigests:
     """What the committed catalogue holds, read over a read-only connection of its own: label digests by
-    LIDVID and whether a LID is known. Picklable, opening its connection on first use, so each ingest worker
-    process gets its own."""
+    LIDVID and whether a LID is known (one query for both). Picklable, opening its connection on first use,
+    so each ingest worker process gets its own."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -278,12 +278,9 @@ class SqliteDigests:
             self._conn.execute("PRAGMA busy_timeout=30000")
         return self._conn
 
-    def digest(self, lidvid: str) -> str | None:
-        row = self._c().execute("SELECT label_sha256 FROM products WHERE lidvid=?", (lidvid,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def has_lid(self, lid: str) -> bool:
-        return self._c().execute("SELECT 1 FROM products WHERE lid=? LIMIT 1", (lid,)).fetchone() is not None
+    def lookup(self, lid: str, vid: str) -> tuple[str | None, bool]:
+        rows = self._c().execute("SELECT vid, label_sha256 FROM products WHERE lid=?", (lid,)).fetchall()
+        return next((str(sha) for v, sha in rows if v == vid), None), bool(rows)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -34,6 +34,7 @@ fields above) and builds them from the kept label when a product is shown (:func
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -135,12 +136,15 @@ def product_from_tree(root: _Element, label_path: str, *, discipline: bool = Tru
     except InvalidIdentifier:
         raise FormatError(f"{label_path}: version_id {product.vid[:80]!r} is not a version id such as 1.0",
                           line=_line_of(root, _VERSION_ID)) from None
-    if "::" in product.lid or any(c.isspace() for c in product.lid):
+    if "::" in product.lid or _SPACE(product.lid):
         raise FormatError(f"{label_path}: logical_identifier {product.lid[:80]!r} cannot be a LID (it holds "
                           "'::' or whitespace)", line=_line_of(root, _LOGICAL_ID))
     if state.problems:
         product.extra["problems"] = state.problems
     return product
+
+
+_SPACE = re.compile(r"\s").search
 
 
 def _line_of(root: _Element, tag: str) -> int | None:
