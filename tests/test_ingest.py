@@ -309,3 +309,28 @@ def test_walk_order_links_and_skipped_data_dir(tmp_path: Path) -> None:
     found = [(p.relative_to(tree).as_posix(), kind) for p, kind in iter_candidates([tree], skip=tree / "data")]
     assert found == [("z.xml", "pds4"), ("a/w.xml", "pds4"), ("b/linked.xml", "pds4"), ("b/x.xml", "pds4"),
                      ("b/deep/y.lblx", "pds4")]
+
+
+def test_phase_timings_do_not_overlap(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In one process each phase is timed once: the phases add up to no more than the ingest's wall time,
+    even when the inserts (made inside the decisions' loop) are slow."""
+    import time
+
+    from lunarchive import ingest as ingest_module
+    from lunarchive.catalog.sqlite import SqliteCatalog
+
+    real_add_rows = SqliteCatalog.add_rows
+
+    def slow_add_rows(self: SqliteCatalog, *args: object, **kwargs: object) -> list[int]:
+        time.sleep(0.05)
+        return real_add_rows(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteCatalog, "add_rows", slow_add_rows)
+    monkeypatch.setattr(ingest_module, "_FLUSH_EVERY", 2)
+    tree = corpus_file("pds4/ladee/ladee_spice")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [tree], workers=0)
+    phases = {k: v for k, v in report.timings.items() if k != "wall"}
+    assert {"parse", "hash", "catalog", "validate", "rows"} <= set(phases)
+    assert phases["catalog"] >= 0.05 * 10
+    assert sum(phases.values()) <= report.timings["wall"]

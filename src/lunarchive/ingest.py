@@ -222,15 +222,16 @@ class _Batch:
         t0 = time.perf_counter()
         lidvid = product.lidvid
         existing = self._digests.get(lidvid) or prep.committed_digest
-        if existing == prep.label_sha256:
-            report.unchanged += 1
-            self._saw(product)
-        elif existing is not None:
+        if existing is not None and existing != prep.label_sha256:
             report.failed += 1
             f = Finding(MSG_CONFLICT, f"{lidvid} is already catalogued with a different label; "
                         "a changed product needs a new version id", prep.path, "error", None, lidvid)
             report.findings.append(f)
             self._loose.append((f, None))
+            report.timings["catalog"] += time.perf_counter() - t0
+            return
+        if existing is not None:
+            report.unchanged += 1
         else:
             if prep.rows is None:
                 raise CatalogError(f"{lidvid}: no rows prepared for a new product")
@@ -242,10 +243,10 @@ class _Batch:
             self._lids.add(product.lid)
             self._pending.append(prep)
             report.findings += prep.findings
-            self._saw(product)
-            if len(self._pending) >= _FLUSH_EVERY:
-                self.flush()
-        report.timings["catalog"] += time.perf_counter() - t0
+        report.timings["catalog"] += time.perf_counter() - t0  # flush and the tree checks time themselves
+        self._saw(product)
+        if len(self._pending) >= _FLUSH_EVERY:
+            self.flush()
 
     def flush(self) -> None:
         """Insert the buffered products and findings (inside the batch's transaction)."""
