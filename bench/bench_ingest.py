@@ -48,10 +48,12 @@ def corpus_labels(corpus: Path) -> list[Path]:
 
 def build_tree(labels: list[Path], corpus: Path, n: int, dest: Path) -> list[Path]:
     """Copies of the labels, each copy's LID suffixed, data files symlinked beside them."""
+    corpus = corpus.resolve()  # the links must not be relative to where the benchmark was started
     written: list[Path] = []
     k = 0
     while len(written) < n:
         for src in labels:
+            src = src.resolve()
             rel = src.relative_to(corpus)
             target = dest / f"copy{k:04d}" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
