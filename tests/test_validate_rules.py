@@ -152,3 +152,27 @@ def test_usage_errors() -> None:
         validate_paths([corpus_file("pds4/clps/pitms_bundle")], rule_set="pds4.nope")
     with pytest.raises(UserError):
         validate_paths([])
+
+
+def test_label_content_the_reader_cannot_use_is_a_schema_error(tmp_path: Path, data_dir: Path) -> None:
+    """A file_size that is not an integer and a reference without a LID (real label, two values changed):
+    ``validate`` and ``ingest`` both report each as error.label.schema on its line."""
+    from lunarchive.config import open_archive
+    from lunarchive.ingest import ingest
+    from lunarchive.search import get_product
+
+    src = corpus_file("pds4/ladee/ladee_spice/document/spiceds_v001.xml")
+    shutil.copyfile(src.parent / "spiceds_v001.html", tmp_path / "spiceds_v001.html")
+    data = src.read_bytes()
+    data = data.replace(b'<file_size unit="byte">32143</file_size>', b'<file_size unit="byte">32143.0</file_size>')
+    data = data.replace(b"<lid_reference>urn:nasa:pds:context:investigation:mission.ladee</lid_reference>", b"")
+    (tmp_path / src.name).write_bytes(data)
+    report = validate_paths([tmp_path / src.name])
+    schema = sorted((f.line, f.message) for f in report.all_findings() if f.message_id == "error.label.schema")
+    assert [line for line, _ in schema] == [36, 85]
+    assert "no lid/lidvid reference" in schema[0][1] and "file_size on line 85 is not an integer" in schema[1][1]
+    with open_archive(data_dir) as archive:
+        ingest(archive, [tmp_path / src.name])
+        shown = get_product(archive.catalog, "urn:nasa:pds:ladee.spice:document:spiceds")
+    stored = sorted((f["line"], f["message_id"]) for f in shown["findings"] if f["message_id"].endswith("schema"))
+    assert stored == [(36, "error.label.schema"), (85, "error.label.schema")]

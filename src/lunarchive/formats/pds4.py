@@ -28,7 +28,8 @@ fields above) and builds them from the kept label when a product is shown (:func
   ``inventory_records`` (int) and ``inventory_reference_type`` from a collection's File_Area_Inventory;
 * ``problems``: one-line notes about label content that could not be used (a file_size that is not an
   integer, a file name that leaves the label's directory, an unknown member_status, an incomplete
-  bounding box...). The product is still returned.
+  bounding box...), each naming its line in the label. The product is still returned; validate reports
+  each note as ``error.label.schema`` (what NASA PDS validate's schema check says of such content).
 """
 
 from __future__ import annotations
@@ -221,16 +222,18 @@ _INT64 = 1 << 63
 """Counts and sizes beyond a signed 64-bit integer are no real file's: noted, not kept (nor stored)."""
 
 
-def _int(text: str | None, what: str, state: _State) -> int | None:
+def _int(el: _Element, what: str, state: _State) -> int | None:
+    """The integer text of ``el`` (None when blank; a problem noted when it is not a 64-bit integer)."""
+    text = _text(el)
     if text is None:
         return None
     try:
         value = int(text)
     except ValueError:
-        state.problems.append(f"{what} is not an integer: {text[:80]!r}")
+        state.problems.append(f"{what} on line {el.sourceline} is not an integer: {text[:80]!r}")
         return None
     if not -_INT64 <= value < _INT64:
-        state.problems.append(f"{what} is out of range: {text[:80]!r}")
+        state.problems.append(f"{what} on line {el.sourceline} is out of range: {text[:80]!r}")
         return None
     return value
 
@@ -382,7 +385,8 @@ def _member_entry(el: _Element, p: Product, state: _State) -> None:
         return
     code = _STATUS.get((status or "").lower())
     if code is None:
-        state.problems.append(f"Bundle_Member_Entry {ref}: unknown member_status {status!r}; taken as P")
+        state.problems.append(f"Bundle_Member_Entry on line {el.sourceline} ({ref}): unknown member_status "
+                              f"{status!r}; taken as P")
         code = "P"
     p.members.append(
         Member(ref=ref, status="S" if code == "S" else "P", kind="lidvid" if kind == "lidvid" else "lid",
@@ -438,11 +442,11 @@ def _file(el: _Element, p: Product, state: _State) -> FileRef | None:
         elif tag == _DIR_PATH:
             directory = _text(c)
         elif tag == _FILE_SIZE:
-            size = _int(_text(c), "file_size", state)
+            size = _int(c, "file_size", state)
         elif tag == _MD5:
             md5 = (_text(c) or "").lower() or None
         elif tag == _RECORDS:
-            records = _int(_text(c), "records", state)
+            records = _int(c, "records", state)
         elif tag == _LOCAL_ID:
             own_id = _text(c)
     if not name:
@@ -451,7 +455,7 @@ def _file(el: _Element, p: Product, state: _State) -> FileRef | None:
     if directory:
         name = directory.rstrip("/") + "/" + name
     ref = FileRef(name=name, declared_size=size, declared_md5=md5, records=records, local_identifier=own_id,
-                  path=_file_path(name, state))  # fmt: skip
+                  path=_file_path(name, el, state))  # fmt: skip
     p.files.append(ref)
     return ref
 
@@ -468,11 +472,12 @@ def _first_object_id(siblings: list[_Element], start: int) -> str | None:
     return None
 
 
-def _file_path(name: str, state: _State) -> str | None:
+def _file_path(name: str, el: _Element, state: _State) -> str | None:
     path = os.path.normpath(os.path.join(state.label_dir, name))
     inside = state.label_dir if state.label_dir.endswith(os.sep) else state.label_dir + os.sep
     if os.path.isabs(name) or not path.startswith(inside):
-        state.problems.append(f"file name {name!r} leaves the label's directory; path not resolved")
+        state.problems.append(f"file name {name!r} on line {el.sourceline} leaves the label's directory; "
+                              "path not resolved")
         return None
     return path
 
@@ -485,7 +490,7 @@ def _inventory(el: _Element, p: Product, state: _State) -> None:
             if value:
                 p.extra.setdefault("field_delimiter", value)
         elif tag == _RECORDS:
-            records = _int(_text(c), "Inventory records", state)
+            records = _int(c, "Inventory records", state)
             if records is not None:
                 p.extra.setdefault("inventory_records", records)
         elif tag == _REF_TYPE:

@@ -27,6 +27,7 @@ __all__ = [
     "check_file_references",
     "check_image",
     "check_inventory",
+    "check_label_notes",
     "check_schematron_version_history",
     "file_md5",
     "finding",
@@ -56,6 +57,7 @@ MSG = {
     "jpeg": "error.file.not_jpeg_compliant",
     "png": "error.file.not_png_compliant",
     "schematron": "warning.label.schematron",
+    "schema": "error.label.schema",
 }
 """Message ids used by the product-level rules (keys of validate's ProblemType)."""
 
@@ -122,6 +124,20 @@ def finding(key_or_id: str, message: str, path: str, *, line: int | None = None,
         "warning" if message_id.startswith("warning.") else ("info" if message_id.startswith("info.") else "error")
     )
     return Finding(message_id, message, path, severity, line, lidvid)
+
+
+_ON_LINE = re.compile(r"\bon line (\d+)")
+
+
+def check_label_notes(product: Product, label_path: str) -> list[Finding]:
+    """The label content the reader could not use (``Product.extra["problems"]``: a reference with no
+    LID, a file_size that is not an integer, an unknown member_status...), each an ``error.label.schema``:
+    what validate's schema check reports for such content."""
+    out = []
+    for note in product.extra.get("problems", ()):
+        m = _ON_LINE.search(note)
+        out.append(finding("schema", note, label_path, line=int(m.group(1)) if m else None, lidvid=product.lidvid))
+    return out
 
 
 def file_md5(path: str, *, block: int = 1 << 20) -> str:
