@@ -309,3 +309,27 @@ def test_cached_definitions_equal_those_read_afresh_on_the_whole_corpus() -> Non
         assert cached[0] == cached[1] == _fresh(label, data), label
         checked += len(cached[0])
     assert checked >= 70
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_whole_chunk_pass_on_numbers_out_of_their_limits(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Diviner's table with digits overwritten by other digits: the numbers stay well formed but many leave
+    their Field_Statistics limits; the findings are those of checking every column on its own."""
+    from lunarchive.validate.columns import TablePlan
+
+    label = _copy(DIVINER, tmp_path, "201401031400_rdr.tab")
+    data = np.frombuffer((tmp_path / "201401031400_rdr.tab").read_bytes(), np.uint8).copy()
+    digits = np.flatnonzero((data >= ord("0")) & (data <= ord("9")))
+    rng = np.random.default_rng(seed)
+    where = rng.choice(digits, size=[5, 30, 120, 600][seed], replace=False)
+    data[where] = rng.choice(np.frombuffer(b"0123456789", np.uint8), size=where.size)
+    (tmp_path / "201401031400_rdr.tab").write_bytes(data.tobytes())
+    for chunk_bytes in (8 << 20, 700):
+        got = _content_findings(label, chunk_bytes)
+        with monkeypatch.context() as m:
+            m.setattr(TablePlan, "to_check", lambda self, cells: list(range(len(self.fields))))
+            want = _content_findings(label, chunk_bytes)
+        assert got == want
+    assert any(m == "error.table.field_value_out_of_min_max_range" for m, _, _ in got) or seed == 0
