@@ -334,3 +334,43 @@ def test_phase_timings_do_not_overlap(data_dir: Path, monkeypatch: pytest.Monkey
     assert {"parse", "hash", "catalog", "validate", "rows"} <= set(phases)
     assert phases["catalog"] >= 0.05 * 10
     assert sum(phases.values()) <= report.timings["wall"]
+
+
+def test_one_walk_keeps_one_bundle_of_products_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three bundles and loose labels walked as one path: the bundle checks see only their own bundle's
+    products, and what they find equals the checks made after the whole run (several paths), a label
+    beside a bundle label that sorts before it included."""
+    from lunarchive.ingest import _Batch
+
+    tree = tmp_path / "tree"
+    for rel in ("ladee/ladee_spice", "clps/pitms_bundle", "kaguya/grs_bundle"):
+        shutil.copytree(corpus_file(f"pds4/{rel}"), tree / rel)
+    shutil.copytree(corpus_file("pds4/lro/diviner"), tree / "lro" / "diviner")
+    doc = tree / "ladee" / "ladee_spice" / "document" / "spiceds_v001.xml"
+    early = doc.read_bytes().replace(b"document:spiceds</logical_identifier>", b"document:early</logical_identifier>")
+    (tree / "ladee" / "ladee_spice" / "aaa_early.xml").write_bytes(early)
+    shutil.copy(doc.with_suffix(".html"), tree / "ladee" / "ladee_spice" / "spiceds_v001.html")
+    kept: list[int] = []
+    real_check = _Batch._check_bundle
+
+    def check(self: _Batch, root: str) -> None:
+        kept.append(len(self.seen))
+        real_check(self, root)
+
+    monkeypatch.setattr(_Batch, "_check_bundle", check)
+
+    def findings(data_dir: Path, paths: list[Path]) -> list[tuple[object, ...]]:
+        with open_archive(data_dir) as archive:
+            ingest(archive, paths, workers=0)
+        with sqlite3.connect(data_dir / "catalog.sqlite") as conn:
+            rows = conn.execute(
+                "SELECT f.message_id, f.path, f.lidvid, f.message, f.line, p.lidvid FROM findings f"
+                " LEFT JOIN products p ON p.id = f.product_id").fetchall()
+        return sorted(rows, key=repr)
+
+    one_walk = findings(tmp_path / "a", [tree])
+    assert len(kept) == 3 and max(kept) <= 24  # the largest bundle (LADEE, 21 labels and the early one)
+    kept.clear()
+    after = findings(tmp_path / "b", sorted(p for p in tree.glob("*/*") if p.is_dir()))
+    assert one_walk == after and not kept  # several paths: checked after the run, not during it
+    assert any("aaa_early.xml" in str(r[1]) and "integrity" in str(r[0]) for r in one_walk)

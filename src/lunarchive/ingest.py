@@ -269,11 +269,26 @@ class _Batch:
         if self._one_walk and path:
             while self._open and not _holds(self._open[-1], path):
                 self._check_bundle(self._open.pop())
+            if not self._open:
+                self._forget_before(path)
             if product.product_class == "Product_Bundle":
                 root = os.path.dirname(path)
                 if not self._open or self._open[-1] != root:
                     self._open.append(root)
         self.seen.append(product)
+
+    def _forget_before(self, path: str) -> None:
+        """With no bundle open, drop the products kept so far except those beside ``path`` (a bundle label
+        there may come after them): no check will need them, so a long ingest keeps at most one bundle's
+        products at a time, not every product of the run."""
+        here = os.path.dirname(path)
+        k = len(self.seen)
+        while k and _holds(here, self.seen[k - 1].label_path or ""):
+            k -= 1
+        for p in self.seen[:k]:
+            if p.label_path and p.label_path != path:
+                self.stored.pop(p.label_path, None)
+        del self.seen[:k]
 
     def _check_bundle(self, root: str) -> None:
         """The tree checks of one bundle directory whose products have all been seen (the latest ones)."""
