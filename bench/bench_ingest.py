@@ -99,12 +99,18 @@ def main() -> None:
         bare_parse(paths[:500])  # warm the page cache for both runs alike
         t_bare = min(bare_parse(paths) for _ in range(3))  # the fastest of three: the ratio errs low
         runs = {}
+        cpu: dict[str, tuple[float, float]] = {}
+        """CPU seconds of each run: this process's and its worker processes' (hashing included)."""
         plan = (("parallel", args.workers, True), ("one process", 0, True), ("no rules", args.workers, False))
         for label, workers, rules in plan:
             with open_archive(Path(tmp) / f"data-{label.replace(' ', '-')}", fsync=False) as archive:
+                c0 = os.times()
                 t0 = time.perf_counter()
                 report = ingest(archive, [tree], workers=workers, validate=rules)
                 runs[label] = (report, time.perf_counter() - t0)
+                c1 = os.times()
+                cpu[label] = (c1.user + c1.system - c0.user - c0.system,
+                              c1.children_user + c1.children_system - c0.children_user - c0.children_system)
         report, t_ingest = runs["parallel"]
         n = report.added + report.new_versions + report.unchanged
         bare_rate = len(paths) / t_bare
@@ -125,6 +131,8 @@ def main() -> None:
             "hashing_mb_per_s": round(report.bytes_hashed / 1e6 / report.timings["hash"], 1)
             if report.timings["hash"] else None,
             "us_per_label": {k: round(v / len(paths) * 1e6) for k, v in one_report.timings.items()},
+            "cpu_us_per_label": {"ingesting_process": round(cpu["parallel"][0] / n * 1e6),
+                                 "workers": round(cpu["parallel"][1] / n * 1e6)},
         }
     sys.path.insert(0, str(HERE))
     from bench_pds3 import run as run_pds3  # noqa: E402
@@ -147,6 +155,7 @@ def main() -> None:
     print(f"data-file hashing:      {result['hashing_mb']} MB in {result['hashing_s']} worker-s "
           f"({result['hashing_mb_per_s']} MB/s; each file once per worker)")
     print(f"one process, time per label by phase (us): {result['us_per_label']}")
+    print(f"with workers, CPU per label (us, hashing included): {result['cpu_us_per_label']}")
     print(f"PDS3: {json.dumps(result['pds3'])}")
 
 
