@@ -374,3 +374,25 @@ def test_one_walk_keeps_one_bundle_of_products_at_a_time(tmp_path: Path, monkeyp
     after = findings(tmp_path / "b", sorted(p for p in tree.glob("*/*") if p.is_dir()))
     assert one_walk == after and not kept  # several paths: checked after the run, not during it
     assert any("aaa_early.xml" in str(r[1]) and "integrity" in str(r[0]) for r in one_walk)
+
+
+def test_reference_that_is_not_an_identifier_is_a_finding_not_a_crash(tmp_path: Path, data_dir: Path) -> None:
+    """Found by mutating real labels: a reference of ``::`` (or a LIDVID whose VID is not a version) stopped
+    the whole ingest when its rows were built. Now the reference is left out and reported on its line."""
+    tree = tmp_path / "ladee_spice"
+    shutil.copytree(corpus_file("pds4/ladee/ladee_spice"), tree)
+    label = tree / "bundle_ladee_spice_v001.xml"
+    data = label.read_bytes()
+    data = data.replace(b"<lid_reference>urn:nasa:pds:context:target:satellite.earth.moon</lid_reference>",
+                        b"<lid_reference>::</lid_reference>")
+    data = data.replace(b"spice_kernels::1.0</lidvid_reference>", b"spice_kernels::one</lidvid_reference>")
+    label.write_bytes(data)
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [tree])
+        assert report.failed == 0 and report.added == 20
+        bundle = get_product(archive.catalog, "urn:nasa:pds:ladee.spice")
+    schema = sorted((f["line"], f["message"]) for f in bundle["findings"] if f["message_id"] == "error.label.schema")
+    assert [line for line, _ in schema] == [49, 78]  # the Internal_Reference, the Bundle_Member_Entry
+    assert "'::' is not a LID or a LIDVID" in schema[0][1] and "spice_kernels::one" in schema[1][1]
+    assert all("::" != r["target"] for r in bundle["references"])
+    assert len(bundle["members"]) == 2  # three entries in the label, the bad one left out

@@ -44,7 +44,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import FormatError, InvalidIdentifier
-from ..model import BBox, FileRef, Member, Product, Reference, parse_vid
+from ..model import BBox, FileRef, Member, Product, Reference, parse_vid, split_lidvid
 from .xmlsafe import parse_xml
 
 __all__ = ["PDS4_NS", "discipline_of", "is_pds4_label", "parse_label", "product_from_tree"]
@@ -367,6 +367,8 @@ def _internal_reference(el: _Element, p: Product, state: _State) -> None:
     if not ref:
         state.problems.append(f"Internal_Reference on line {el.sourceline} has no lid/lidvid reference")
         return
+    if not _identifier(ref, "Internal_Reference", el, state):
+        return
     seen = (ref, ref_type or "")
     if seen in state.seen_refs:  # the same reference repeated (e.g. in Observing_System and speclib:)
         return
@@ -378,10 +380,22 @@ def _internal_reference(el: _Element, p: Product, state: _State) -> None:
     )  # fmt: skip
 
 
+def _identifier(ref: str, what: str, el: _Element, state: _State) -> bool:
+    """Whether ``ref`` is a LID or a LIDVID (else a problem is noted and the reference is left out)."""
+    try:
+        split_lidvid(ref)
+    except InvalidIdentifier:
+        state.problems.append(f"{what} on line {el.sourceline}: {ref[:80]!r} is not a LID or a LIDVID")
+        return False
+    return True
+
+
 def _member_entry(el: _Element, p: Product, state: _State) -> None:
     ref, kind, ref_type, status, _ = _ref_fields(el)
     if not ref:
         state.problems.append(f"Bundle_Member_Entry on line {el.sourceline} has no lid/lidvid reference")
+        return
+    if not _identifier(ref, "Bundle_Member_Entry", el, state):
         return
     code = _STATUS.get((status or "").lower())
     if code is None:
