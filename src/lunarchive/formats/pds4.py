@@ -22,8 +22,9 @@ fields above) and builds them from the kept label when a product is shown (:func
 * ``description``: Citation_Information/description (stripped; inner line breaks kept);
 * ``declared_product_class``: Identification_Area/product_class when it differs from the root tag;
 * ``bundle_type`` / ``collection_type``;
-* ``positive_longitude_direction``: the first ``*longitude_direction`` value in the discipline areas
-  (``cart:longitude_direction``, "Positive East" / "Positive West"), as PDS3 labels give theirs;
+* ``positive_longitude_direction``: the first ``longitude_direction`` (or ``positive_longitude_direction``)
+  value in the discipline areas, any namespace (``cart:longitude_direction``, "Positive East" / "Positive
+  West"), as PDS3 labels give theirs;
 * ``inventory_file`` (file name as in the label), ``field_delimiter`` (as written, e.g. ``Comma``),
   ``inventory_records`` (int) and ``inventory_reference_type`` from a collection's File_Area_Inventory;
 * ``problems``: one-line notes about label content that could not be used (a file_size that is not an
@@ -520,9 +521,8 @@ def _area(el: _Element, p: Product, state: _State) -> None:
     """Merge the children of a Discipline_Area / Mission_Area into ``p.discipline`` (or, without the dicts,
     only read what the catalogue takes from them)."""
     if "positive_longitude_direction" not in p.extra:
-        found = _LONGITUDE_DIRECTION(el)
-        first = found[0] if isinstance(found, list) and found else None
-        value = _text(first) if isinstance(first, _Element) else None
+        first = next(el.iter(*_LONGITUDE_DIRECTION), None)
+        value = _text(first) if first is not None else None
         if value:
             p.extra["positive_longitude_direction"] = value
     if state.discipline:
@@ -534,10 +534,8 @@ def _area(el: _Element, p: Product, state: _State) -> None:
             handler(c, p, state)
 
 
-_LONGITUDE_DIRECTION = etree.XPath(
-    "(.//*[substring(local-name(), string-length(local-name()) - 18) = 'longitude_direction'])[1]"
-)
-"""The first element whose name ends in ``longitude_direction`` (``cart:longitude_direction``)."""
+_LONGITUDE_DIRECTION = ("{*}longitude_direction", "{*}positive_longitude_direction")
+"""Where a discipline area gives the direction of positive longitude (``cart:longitude_direction``)."""
 
 
 def discipline_of(root: _Element) -> dict[str, Any]:
