@@ -150,11 +150,8 @@ class TablePlan:
         except (ValueError, OverflowError):
             return True
         lower, upper = self._bounds[i]
-        with np.errstate(invalid="ignore"):
-            flagged = ~np.isfinite(numbers) | (numbers < lower) | (numbers > upper)
-        if not flagged.any():
-            return False
-        return not (c._constants.size and np.isin(numbers[flagged], c._constants).all())
+        flagged = _outside(numbers, lower, upper)
+        return bool(flagged.any()) and _not_constants(numbers[flagged], c._constants)
 
     def _limits_dirty(self, fields: list[int], raw: np.ndarray, good: np.ndarray) -> np.ndarray:
         """``_numbers_dirty`` for decimal fields with limits and no format, all columns in one pass: one
@@ -164,12 +161,10 @@ class TablePlan:
         except (ValueError, OverflowError):  # some value is not plain decimal: column by column
             return np.array([self._numbers_dirty(i, raw[:, k], good[:, k]) for k, i in enumerate(fields)], bool)
         lower, upper = np.array([self._bounds[i] for i in fields]).T
-        with np.errstate(invalid="ignore"):
-            flagged = (~np.isfinite(numbers) | (numbers < lower) | (numbers > upper)) & good
+        flagged = _outside(numbers, lower, upper) & good
         dirty = flagged.any(axis=0)
         for k in np.flatnonzero(dirty):
-            constants = self._numeric[fields[k]]._constants
-            dirty[k] = not (constants.size and np.isin(numbers[flagged[:, k], k], constants).all())
+            dirty[k] = _not_constants(numbers[flagged[:, k], k], self._numeric[fields[k]]._constants)
         return np.asarray(dirty, bool)
 
     def _values(self, key: tuple[object, ...], cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -203,7 +198,7 @@ _LAYOUTS: OrderedDict[tuple[int, str], tuple[list[FieldDef], _Layout]] = Ordered
 
 def _layout(fields: list[FieldDef], kind: str) -> _Layout:
     """(fields checked in every chunk, the other fields to check by group key, the fields with numbers to
-    check) of a table."""
+    check with a rules-only ColumnChecker each, and their lowest and highest values) of a table."""
     hit = _LAYOUTS.get((id(fields), kind))
     if hit is not None and hit[0] is fields:
         _LAYOUTS.move_to_end((id(fields), kind))
@@ -225,6 +220,17 @@ def _layout(fields: list[FieldDef], kind: str) -> _Layout:
     if len(_LAYOUTS) > 256:
         _LAYOUTS.popitem(last=False)
     return out
+
+
+def _outside(numbers: np.ndarray, lower: float | np.ndarray, upper: float | np.ndarray) -> np.ndarray:
+    """Where ``numbers`` are not finite or fall outside ``[lower, upper]`` (scalars, or one per column)."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(~np.isfinite(numbers) | (numbers < lower) | (numbers > upper), bool)
+
+
+def _not_constants(flagged: np.ndarray, constants: np.ndarray) -> bool:
+    """Whether some of the out-of-limit values ``flagged`` is not one of the field's special constants."""
+    return not (constants.size and np.isin(flagged, constants).all())
 
 
 def _bounds(c: ColumnChecker, f: FieldDef) -> tuple[float, float]:
