@@ -264,7 +264,9 @@ class _Batch:
 
     def _saw(self, product: Product) -> None:
         """Keep a catalogued or unchanged product for the tree checks; with ``one_walk``, check the bundles
-        whose directories the results have now left."""
+        whose directories the results have now left. Without the checks nothing is kept."""
+        if not self._checks:
+            return
         path = product.label_path
         if self._one_walk and path:
             while self._open and not _holds(self._open[-1], path):
