@@ -63,13 +63,18 @@ class TablePlan:
     def __init__(self, fields: list[FieldDef], kind: str, report: Callable[[Problem], None]) -> None:
         self.fields, self.kind, self.report = fields, kind, report
         self._checkers: dict[int, ColumnChecker] = {}
-        self.always, self._groups, self._numeric, self._bounds = _layout(fields, kind)
+        self.always, self._groups, self._numeric, self._bounds, self._spans = _layout(fields, kind)
         """``always``: fields checked column by column in every chunk (bit strings, binary numbers with
         limits); ``_groups``: the other fields with something to check, by how they are checked;
         ``_numeric``: the fields whose column check goes on to their numbers (a format, or limits), with a
         ColumnChecker each that only tells their rules (it reports nothing; kept with the layout, so a
-        table's later products do not build them again); ``_bounds``: their lowest and highest values."""
+        table's later products do not build them again); ``_bounds``: their lowest and highest values;
+        ``_spans``: the fields' offsets and lengths in a fixed-length record (empty for a delimited table)."""
         self._verdicts: dict[tuple[object, ...], dict[bytes, bool]] = defaultdict(dict)
+
+    def fixed_cells(self, chunk: np.ndarray) -> FixedCells:
+        """The cells of one chunk of a fixed-length table (``(n, record_length)`` uint8)."""
+        return FixedCells(chunk, *self._spans)
 
     def checker(self, i: int) -> ColumnChecker:
         c = self._checkers.get(i)
@@ -190,7 +195,8 @@ class TablePlan:
 
 
 _Layout = tuple[
-    list[int], dict[tuple[object, ...], list[int]], dict[int, ColumnChecker], dict[int, tuple[float, float]]
+    list[int], dict[tuple[object, ...], list[int]], dict[int, ColumnChecker], dict[int, tuple[float, float]],
+    tuple[np.ndarray, np.ndarray],
 ]
 _LAYOUTS: OrderedDict[tuple[int, str], tuple[list[FieldDef], _Layout]] = OrderedDict()
 """Recent tables' field groups, by the identity of their field list (cached table definitions share theirs)."""
@@ -198,7 +204,8 @@ _LAYOUTS: OrderedDict[tuple[int, str], tuple[list[FieldDef], _Layout]] = Ordered
 
 def _layout(fields: list[FieldDef], kind: str) -> _Layout:
     """(fields checked in every chunk, the other fields to check by group key, the fields with numbers to
-    check with a rules-only ColumnChecker each, and their lowest and highest values) of a table."""
+    check with a rules-only ColumnChecker each, their lowest and highest values, and the fields' offsets and
+    lengths in a fixed-length record) of a table."""
     hit = _LAYOUTS.get((id(fields), kind))
     if hit is not None and hit[0] is fields:
         _LAYOUTS.move_to_end((id(fields), kind))
@@ -215,7 +222,9 @@ def _layout(fields: list[FieldDef], kind: str) -> _Layout:
     specs = {i: ColumnChecker(fields[i], kind, _ignore) for i in automaton}
     numeric = {i: c for i, c in specs.items() if c.checks_numbers}
     bounds = {i: _bounds(c, fields[i]) for i, c in numeric.items()}
-    out = (always, dict(groups), numeric, bounds)
+    fixed = fields if kind != "delimited" else []
+    spans = (np.array([f.offset for f in fixed], np.intp), np.array([f.length for f in fixed], np.intp))
+    out = (always, dict(groups), numeric, bounds, spans)
     _LAYOUTS[(id(fields), kind)] = (fields, out)  # the list is kept, so its id is not reused
     if len(_LAYOUTS) > 256:
         _LAYOUTS.popitem(last=False)
@@ -266,12 +275,13 @@ def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
 
 
 class FixedCells:
-    """Cells of a fixed-length chunk (``(n, record_length)`` uint8) for the fields of a table."""
+    """Cells of a fixed-length chunk (``(n, record_length)`` uint8) for fields at ``offsets`` (0-based
+    bytes) of ``lengths`` bytes (``TablePlan.fixed_cells`` gives them, worked out once per definition)."""
 
-    def __init__(self, chunk: np.ndarray, fields: list[FieldDef]) -> None:
+    def __init__(self, chunk: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
         self.chunk = chunk
-        self.offsets = np.array([f.offset for f in fields], np.intp)
-        self.lengths = np.array([f.length for f in fields], np.intp)
+        self.offsets = offsets
+        self.lengths = lengths
         self._padded: np.ndarray | None = None
 
     def widths(self) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..formats.tables import DelimitedReader, FixedReader, TableDef
 from ..model import Finding
-from .columns import FixedCells, TablePlan
+from .columns import TablePlan
 from .label_rules import finding
 from .values import Problem
 
@@ -111,7 +111,7 @@ def _fixed(table: TableDef, check: TableCheck, chunk_bytes: int) -> None:
         if delim is not None:
             _fixed_delimiters(chunk, delim, table, first, check)
         plan = plan or TablePlan(table.fields, table.kind, check.problem)
-        for i in plan.to_check(FixedCells(chunk, table.fields)):
+        for i in plan.to_check(plan.fixed_cells(chunk)):
             c = plan.checker(i)
             block = chunk[:, c.f.offset : c.f.offset + c.f.length]
             if table.kind == "binary":
