@@ -17,7 +17,7 @@ from lunarchive.ingest import _INGEST_CHECKS, ingest
 from lunarchive.ingest_work import Context, Worker
 from lunarchive.validate import validate_paths
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, corpus_file
 
 _VALUES = ["", " ", "-1", "0", "1e309", "NaN", "inf", "abc", "::", "x::", "::1.0", "urn::1.0", "1.5.2",
            "99999999999999999999999", "-9223372036854775809", "2020-13-45T99:99:99Z", "../../x", "ü", "a" * 300,
@@ -102,3 +102,29 @@ def test_changed_bundles_never_stop_ingest_or_validate(seed: int, tmp_path: Path
             report = ingest(archive, [tree.parent], workers=0)
         assert report.added + report.failed + report.unchanged > 0
         validate_paths([tree])
+
+
+def test_changed_labels_ingest_alike_with_one_worker_or_two(data_dir: Path, tmp_path: Path) -> None:
+    """Real labels (each with its data files) changed as above: ingest finishes, with one worker or two
+    alike, and every finding is one line naming its file."""
+    rng = random.Random(7)
+    sources = [corpus_file(rel) for rel in (
+        "pds4/lro/diviner/201401031400_rdr.xml", "pds4/clps/pitms_bundle/data_raw/PITMS_RAW_AUX.xml",
+        "pds4/non_lunar/maven_iuvs_unicode_name/äf.xml", "pds4/invalid/apollo_sws_table_definition/b.xml",
+        "pds4/ladee/ladee_spice/spice_kernels/collection_spice_kernels_v001.xml")]
+    tree = tmp_path / "t"
+    for k in range(60):
+        src = sources[k % len(sources)]
+        dest = tree / f"m{k:02d}"
+        shutil.copytree(src.parent, dest, ignore=lambda d, names: [n for n in names if n.endswith(".xml")])
+        shutil.copyfile(src, dest / src.name)
+        _mutate_label(dest / src.name, rng)
+    counts = []
+    for workers in (0, 2):
+        with open_archive(data_dir / str(workers)) as archive:
+            report = ingest(archive, [tree], workers=workers)
+        counts.append(report.counts())
+        assert report.added + report.new_versions > 0
+        for f in report.findings:
+            assert f.path and f.message and "\n" not in f.message
+    assert counts[0] == counts[1]
