@@ -345,3 +345,21 @@ def test_external_ids_and_hidden_doctypes_refused(payload: bytes) -> None:
 def test_doctype_without_entities_is_allowed() -> None:
     root = parse_xml(b"<?xml version='1.0'?>\n<!DOCTYPE a>\n<a>x</a>", "a.xml")
     assert root.text == "x"
+
+
+def test_label_directories_resolve_as_realpath_does(tmp_path: Path) -> None:
+    """Label directories are resolved from their (cached) parents: the same result as ``os.path.realpath``
+    through absolute and relative directory links, links to links, and directories that do not exist."""
+    from lunarchive.formats.pds4 import _real_dir
+
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "abs").symlink_to(tmp_path / "a" / "b", target_is_directory=True)
+    (tmp_path / "a" / "rel").symlink_to("b/c", target_is_directory=True)
+    (tmp_path / "x" / "up").symlink_to("../a", target_is_directory=True)
+    (tmp_path / "x" / "chain").symlink_to("up/rel", target_is_directory=True)
+    cases = ["a/b/c", "abs/c", "a/rel", "x/up/b/c", "x/chain", "nowhere/q", "abs"]
+    for rel in cases:
+        directory = os.path.abspath(tmp_path / rel)
+        assert _real_dir(directory) == os.path.realpath(directory), rel
+    assert _real_dir("/") == "/"
