@@ -352,3 +352,19 @@ def test_reference_that_is_not_an_identifier_is_a_finding_not_a_crash(tmp_path: 
     assert "'::' is not a LID or a LIDVID" in schema[0][1] and "spice_kernels::one" in schema[1][1]
     assert all("::" != r["target"] for r in bundle["references"])
     assert len(bundle["members"]) == 2  # three entries in the label, the bad one left out
+
+
+def test_read_whole_reads_files_whatever_their_stated_size(tmp_path: Path) -> None:
+    """Labels are read with one read of their size; empty files, and files whose stated size is not their
+    length (/proc reports 0), are read whole all the same."""
+    from lunarchive.ingest_work import read_whole
+
+    label = corpus_file("pds4/invalid/kaguya_grs_inventory_records_mismatch/bundle_kaguya_derived.xml")
+    assert read_whole(str(label)) == label.read_bytes()
+    (tmp_path / "empty.xml").write_bytes(b"")
+    assert read_whole(str(tmp_path / "empty.xml")) == b""
+    status = Path("/proc/self/status")
+    if status.exists() and status.stat().st_size == 0:
+        assert read_whole(str(status)).startswith(b"Name:")
+    with pytest.raises(IsADirectoryError):
+        read_whole(str(tmp_path))
