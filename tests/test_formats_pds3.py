@@ -371,3 +371,26 @@ def test_resolve_file_finds_any_case(tmp_path: Path) -> None:
     assert pds3.resolve_file(tmp_path, "data/mixed.img") == target.absolute()
     assert pds3.resolve_file(tmp_path, "data/other.img") is None
     assert pds3.resolve_file(tmp_path, "nowhere/x.img") is None
+
+
+def test_label_notes_name_what_a_label_lacks(tmp_path: Path) -> None:
+    """A label with no PDS_VERSION_ID (and no SFDU header) and a keyword with no value is still catalogued,
+    with a warning for each; ids left out of the label are noted with the LID they led to."""
+    path = tmp_path / "bare.lbl"
+    path.write_text("TARGET_NAME = MOON\nOBJECT = IMAGE\n  LINES =\n  LINE_SAMPLES = 10\nEND_OBJECT = IMAGE\nEND\n")
+    product = pds3.parse_label(path)
+    notes = pds3.label_notes(product)
+    assert [(m, line) for m, _, line in notes] == [
+        (pds3.MISSING_KEYWORD, None), (pds3.EMPTY_VALUE, 3), (pds3.ID_FROM_DEFAULT, None), (pds3.ID_FROM_DEFAULT, None),
+    ]
+    assert "IMAGE.LINES has no value on line 3" in notes[1][1]
+    assert "urn:lunarchive:pds3:unknown:bare" in notes[3][1] and "'bare.lbl'" in notes[3][1]
+    assert product.discipline["IMAGE"]["LINES"] == ""  # pvl's reading, kept
+
+
+def test_label_notes_of_corpus_labels() -> None:
+    """Whole PDS3 labels get no notes; the PDS2-era Viking label (an SFDU header, IMAGE_ID but no PRODUCT_ID)
+    gets only the note that its LID is built from the file name."""
+    assert pds3.label_notes(pds3.parse_label(corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl"))) == []
+    viking = pds3.label_notes(pds3.parse_label(corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl")))
+    assert [m for m, _, _ in viking] == [pds3.ID_FROM_DEFAULT] and "PRODUCT_ID" in viking[0][1]

@@ -102,6 +102,7 @@ def test_bad_input_becomes_findings_and_the_rest_goes_in(data_dir: Path, tmp_pat
         assert bad["M3G20090513T150646_V03_RDN.xml_partial"].line is not None
         missing = [f for f in report.findings if f.message_id == MSG_MISSING_FILE]
         assert len(missing) == 1 and "201401031400_rdr.tab" in missing[0].message
+        assert missing[0].line == 254  # the File element naming it, as validate reports it
         maven = search(archive.catalog, Query(text="IUVS"))
         assert maven and maven[0]["label_format"] == "pds4"
         assert search(archive.catalog, Query(text="IUVS\x00")) == maven  # NUL would end SQLite's string early
@@ -368,3 +369,41 @@ def test_read_whole_reads_files_whatever_their_stated_size(tmp_path: Path) -> No
         assert read_whole(str(status)).startswith(b"Name:")
     with pytest.raises(IsADirectoryError):
         read_whole(str(tmp_path))
+
+
+def test_a_file_named_on_its_own_that_is_no_label_is_reported(data_dir: Path) -> None:
+    """Naming a file that is not a label (a data file here) records an info finding instead of nothing."""
+    data_file = corpus_file("pds4/invalid/apollo_sws_table_definition/b.tab")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [data_file])
+    assert (report.added, report.failed) == (0, 0)
+    assert [(f.message_id, f.severity, f.path) for f in report.findings] == [
+        ("info.validation.general", "info", str(data_file.resolve()))]
+    assert "not a label lunarchive reads" in report.findings[0].message
+
+
+def test_pds3_label_notes_are_recorded_with_the_product(data_dir: Path, tmp_path: Path) -> None:
+    """A PDS3 label lacking PDS_VERSION_ID, with a keyword with no value, is catalogued with its notes."""
+    label = tmp_path / "tree" / "bare.lbl"
+    label.parent.mkdir()
+    label.write_text("TARGET_NAME = MOON\nSTART_TIME =\nEND\n")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [label.parent])
+        row = get_product(archive.catalog, "urn:lunarchive:pds3:unknown:bare")
+    assert report.added == 1 and report.failed == 0
+    got = sorted((f["message_id"], f["severity"], f["line"]) for f in row["findings"])
+    assert got == [("info.pds3.id_not_in_label", "info", None), ("info.pds3.id_not_in_label", "info", None),
+                   ("warning.pds3.empty_value", "warning", 2), ("warning.pds3.missing_keyword", "warning", None)]
+
+
+def test_show_says_where_a_file_differs_from_its_label(data_dir: Path) -> None:
+    """A file found and read has status ok; whether its size and md5 equal the label's is said apart."""
+    tree = corpus_file("pds4/invalid/esa_test_filesize_mismatch")
+    with open_archive(data_dir) as archive:
+        ingest(archive, [tree])
+        lidvid = search(archive.catalog, Query(limit=5))[0]["lidvid"]
+        row = get_product(archive.catalog, lidvid)
+    (data,) = [f for f in row["files"] if f["name"].endswith(".tab")]
+    assert data["status"] == "ok"
+    assert data["matches_label"] == {"size": False, "md5": True}
+    assert data["size"] != data["declared_size"]

@@ -48,5 +48,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no such file" in r.stderr
     r = run("-R", "pds4.everything", str(tmp_path))
     assert r.returncode == 2 and "rule set" in r.stderr
+    r = run("/dev/null")  # neither a file nor a directory
+    assert r.returncode == 2 and "not a file or directory" in r.stderr and "Traceback" not in r.stderr
     r = run()
     assert r.returncode == 2

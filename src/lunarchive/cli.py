@@ -52,7 +52,8 @@ def ingest(
     as_json: JsonOpt = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any error finding was recorded.")] = False,
     workers: Annotated[int | None, typer.Option(
-        min=0, help="Worker processes that parse, store and validate (default: one per core, up to 4; 0: none)."
+        min=0, help="Worker processes that parse, store and validate (default: one per core, up to 4, once a "
+        "batch has 64 labels or more; 0: none)."
     )] = None,
 ) -> None:
     """Ingest labels and their data files as one batch.
@@ -118,8 +119,18 @@ def show(
             for c in cols:
                 table.add_column(c, overflow="fold")
             for item in row[section][:50]:
-                table.add_row(*(str(item.get(c, "")) for c in cols))
+                table.add_row(*(_cell(item, c, section) for c in cols))
             out.print(table)
+
+
+def _cell(item: dict[str, Any], column: str, section: str) -> str:
+    """One cell of ``show``'s tables: a file's status says too where it differs from its label."""
+    value = str(item.get(column, ""))
+    if section == "files" and column == "status":
+        differs = [k for k, ok in (item.get("matches_label") or {}).items() if ok is False]
+        if differs:
+            value += f" ({' and '.join(differs)} differ from the label)"
+    return value
 
 
 @app.command()

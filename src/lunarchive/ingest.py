@@ -91,10 +91,9 @@ def _candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tup
     """
     skip_id = _inode(str(skip)) if skip is not None else None
     for root in paths:
-        if root.is_file():
-            kind = _kind_of(str(root), root.name)
-            if kind:
-                yield str(root), kind
+        if not root.is_dir():  # named on its own: one that is not a label is reported, not passed over
+            regular = root.is_file()  # (devices and pipes are not opened to find out)
+            yield str(root), (_kind_of(str(root), root.name) if regular else None) or "other"
             continue
         stack = [str(root)]
         while stack:
@@ -399,8 +398,8 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
            workers: int | None = None, validate: bool = True) -> IngestReport:
     """Ingest every label under ``paths`` into ``archive`` as one batch (one transaction).
 
-    ``workers``: processes that parse, store and validate (default: one per core, up to 4, for more than
-    a few dozen labels; 0 or 1 does it all in this process). The result is the same either way.
+    ``workers``: processes that parse, store and validate (default: one per core, up to 4, once the walk
+    has found ``_PARALLEL_FROM`` (64) labels; 0 or 1 does it all in this process). The result is the same either way.
     ``validate=False`` leaves out validate's rules (product-level and referential integrity): labels that
     cannot be read and files that are missing are still recorded. For copies of data validated elsewhere
     (and for the ingest benchmark, which reports what the rules cost).

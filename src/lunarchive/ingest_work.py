@@ -32,10 +32,14 @@ from .formats import clementine_index, inventory, odl, pds3, pds4
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo, Store
+from .validate.label_rules import file_line, file_lines
+from .validate.label_rules import finding as note_finding
 
 __all__ = ["MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results", "read_whole"]
 
-Kind = Literal["pds4", "pds3", "clementine_index"]
+Kind = Literal["pds4", "pds3", "clementine_index", "other"]
+"""What a candidate file is taken for by its name (and first bytes); ``other``: a file named on its own
+that is none of them, reported and skipped."""
 
 MSG = {
     "invalid_label": "error.validation.invalid_label",
@@ -90,6 +94,11 @@ class Worker:
     def run(self, path: str, kind: Kind) -> list[Prepared]:
         if kind == "clementine_index":
             return self._index_table(path)
+        if kind == "other":
+            note = Finding(MSG["not_product"], "not a label lunarchive reads (PDS4 labels end in .xml or .lblx; PDS3 "
+                           "labels end in .lbl or begin with PDS_VERSION_ID; Clementine index tables are .csv "
+                           "files with their header row); skipped", path, "info")
+            return [Prepared(path, findings=[note])]
         t0 = time.perf_counter()
         timings = {"parse": 0.0}
         root = None
@@ -129,10 +138,15 @@ class Worker:
         out.committed_digest, out.committed_lid = self.ctx.committed.lookup(product.lid, product.vid)
         if out.committed_digest is not None:
             return out  # unchanged or a conflict: the ingesting process decides, nothing to store
-        problems = self._hash_files(product, out)
-        problems += _members(product)
+        unmeasured = self._hash_files(product, out)
+        lines = file_lines(root) if unmeasured and root is not None else {}  # where the label names each file
+        problems = [(m, text, file_line(lines, name)) for m, text, name in unmeasured]
+        problems += [(m, text, None) for m, text in _members(product)]
         t0 = time.perf_counter()
-        findings = [Finding(m, text, path, "error", None, product.lidvid) for m, text in problems]
+        findings = [Finding(m, text, path, "error", line, product.lidvid) for m, text, line in problems]
+        if product.label_format == "pds3":
+            findings += [note_finding(m, text, path, line=line, lidvid=product.lidvid)
+                         for m, text, line in pds3.label_notes(product)]
         if product.label_format == "pds4" and root is not None and self.ctx.checks is not None:
             try:
                 checks = validation.product_findings(product, data=data, root=root, options=self.ctx.checks)
@@ -147,13 +161,14 @@ class Worker:
         timings["rows"] = time.perf_counter() - t1
         return out
 
-    def _hash_files(self, product: Product, out: Prepared) -> list[tuple[str, str]]:
+    def _hash_files(self, product: Product, out: Prepared) -> list[tuple[str, str, str]]:
+        """(message id, text, file name) of each file that cannot be measured."""
         t0 = time.perf_counter()
         problems = []
         for ref in product.files:
             problem = self._hash_one(ref, out)
             if problem:
-                problems.append(problem)
+                problems.append((*problem, ref.name))
         out.timings["hash"] = time.perf_counter() - t0
         return problems
 

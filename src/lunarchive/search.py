@@ -26,6 +26,7 @@ __all__ = [
     "details",
     "file_info",
     "get_label",
+    "file_agreement",
     "get_product",
     "member_of",
     "members",
@@ -71,12 +72,25 @@ def get_product(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> Pro
     """
     lidvid = resolve(catalog, ident, viewer)
     row = catalog.get(lidvid)
+    for f in row.get("files", ()):
+        f["matches_label"] = file_agreement(f)
     if row.get("label_format") == "pds4" and not row.get("discipline"):
         try:
             row["discipline"] = pds4.discipline_of(parse_xml(catalog.label(lidvid), lidvid))
         except (NotFound, FormatError):
             pass  # no label kept (or no longer readable): nothing to show
     return row
+
+
+def file_agreement(f: dict[str, Any]) -> dict[str, bool | None]:
+    """Whether a file's measured size and md5 equal what its label declares (None: not declared, or the
+    file was not measured). A file's ``status`` says only whether it was found and read."""
+    size, declared_size = f.get("size"), f.get("declared_size")
+    md5, declared_md5 = f.get("md5"), f.get("declared_md5")
+    return {
+        "size": None if size is None or declared_size is None else size == declared_size,
+        "md5": None if not md5 or not declared_md5 else md5.lower() == str(declared_md5).strip().lower(),
+    }
 
 
 def get_label(catalog: Catalog, ident: str, viewer: Viewer = ANONYMOUS) -> bytes:

@@ -248,7 +248,28 @@ def loads_pvl(text: str) -> dict[str, Any]:
         raise FormatError("the label ends inside an OBJECT or GROUP block") from None
     except Exception as err:  # pvl fails in odd ways on odd input (TypeError for a sequence in a set, ...)
         raise FormatError(f"{type(err).__name__}: {_one_line(str(err))}") from None
-    return to_plain(module)
+    label = Label(to_plain(module))
+    label.empty_values = _empty_values(module, "")
+    return label
+
+
+class Label(dict[str, Any]):
+    """A label read by pvl, in the plain form; ``empty_values`` lists the keywords written with no value
+    (``KEY =`` followed by the next statement), which pvl reads as empty strings, as (keyword, line)."""
+
+    empty_values: list[tuple[str, int]]
+
+
+def _empty_values(block: Any, prefix: str) -> list[tuple[str, int]]:
+    """(``OBJECT.KEYWORD``, line) of every value pvl read as ``EmptyValueAtLine`` under ``block``."""
+    out: list[tuple[str, int]] = []
+    for key, value in block.items():
+        name = prefix + str(key)
+        if hasattr(value, "items"):
+            out += _empty_values(value, name + ".")
+        elif isinstance(value, str) and type(value).__name__ == "EmptyValueAtLine":
+            out.append((name, int(getattr(value, "lineno", 0))))
+    return out
 
 
 # ----------------------------------------------------------------------------------------- fast reader

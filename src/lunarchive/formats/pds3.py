@@ -28,7 +28,10 @@ from ..errors import FormatError
 from ..model import BBox, FileRef, Product
 from . import odl
 
-__all__ = ["PRODUCT_CLASS", "is_pds3_label", "make_lid", "parse_label", "read_label", "resolve_file"]
+__all__ = [
+    "EMPTY_VALUE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "PRODUCT_CLASS", "is_pds3_label", "label_notes", "make_lid",
+    "parse_label", "read_label", "resolve_file",
+]
 
 PRODUCT_CLASS = "PDS3"
 _SIGNATURES = (b"PDS_VERSION_ID", b"ODL_VERSION_ID", b"CCSD3ZF", b"NJPL1I00PDS")
@@ -111,6 +114,38 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
 
 
 # ------------------------------------------------------------------------------------------ plain values
+MISSING_KEYWORD = "warning.pds3.missing_keyword"
+EMPTY_VALUE = "warning.pds3.empty_value"
+ID_FROM_DEFAULT = "info.pds3.id_not_in_label"
+
+
+def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
+    """(message id, text, line) for what a PDS3 product's label lacks; it is catalogued all the same.
+
+    A label with neither PDS_VERSION_ID nor an SFDU header (``CCSD3ZF...`` labels of the PDS2 era) is ODL
+    but not a whole PDS label; keywords written with no value (``KEY =``) are read as empty strings. Both
+    are warnings. Without DATA_SET_ID or PRODUCT_ID the LID is built from stand-ins, which is noted.
+    """
+    label = product.discipline
+    out: list[tuple[str, str, int | None]] = []
+    if "PDS_VERSION_ID" not in label and not any(k.upper().startswith(_SFDU) for k in label):
+        out.append((MISSING_KEYWORD, "the label has neither PDS_VERSION_ID nor an SFDU header: it reads as ODL, "
+                    "but is not a whole PDS label", None))
+    for key, line in getattr(label, "empty_values", ()):
+        out.append((EMPTY_VALUE, f"keyword {key} has no value on line {line}; read as an empty string", line))
+    if _first(label.get("DATA_SET_ID")) is None:
+        out.append((ID_FROM_DEFAULT, f"the label has no DATA_SET_ID: the LID {product.lid} names the data set "
+                    "'unknown'", None))
+    if _first(label.get("PRODUCT_ID")) is None:
+        name = os.path.basename(product.label_path or "")
+        out.append((ID_FROM_DEFAULT, f"the label has no PRODUCT_ID: the LID {product.lid} is built from the file "
+                    f"name {name!r}", None))
+    return out
+
+
+_SFDU = ("CCSD", "NJPL")
+
+
 def _texts(value: Any) -> list[str]:
     """The text values of a keyword (a sequence gives several), without PDS3 null flags, no repeats."""
     out: list[str] = []

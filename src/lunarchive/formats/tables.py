@@ -390,7 +390,8 @@ def _fixed_group(group: etree._Element, kind: TableKind, problems: list[str]) ->
         word = "smaller" if each < extent else "larger"
         problems.append(
             f"group on line {group.sourceline}: group_length is {word} than the size of the "
-            f"contained fields: {length} {'<' if each < extent else '>'} {extent * reps}"
+            f"contained fields: {length} {'<' if each < extent else '>'} {extent * reps} "
+            f"({reps} repetitions of {extent} bytes, the extent of the group's fields)"
         )
         return []
     template = _fixed_fields(group, kind, problems)

@@ -181,6 +181,9 @@ def validate_paths(
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
+    odd = [str(p) for p in targets if not p.is_file() and not p.is_dir()]
+    if odd:
+        raise UserError(f"not a file or directory (a device, socket or pipe?): {', '.join(odd)}")
     if rule_set is not None and rule_set not in RULE_SETS:
         raise UserError(f"unknown rule set {rule_set!r}; use one of {', '.join(RULE_SETS)}")
     t0 = time.perf_counter()

@@ -179,7 +179,8 @@ def check_file_name(label_path: str) -> list[Finding]:
 # ------------------------------------------------------------------------------------- file references
 
 
-def _file_lines(root: etree._Element | None) -> dict[str, int]:
+def file_lines(root: etree._Element | None) -> dict[str, int]:
+    """The line of each File / Document_File element of a label, by the file name it gives (first wins)."""
     lines: dict[str, int] = {}
     if root is None:
         return lines
@@ -188,6 +189,11 @@ def _file_lines(root: etree._Element | None) -> dict[str, int]:
         if name:
             lines.setdefault(name, line_of(el) or 0)
     return lines
+
+
+def file_line(lines: dict[str, int], name: str) -> int | None:
+    """The line of the File element naming ``name`` (as written, or with a directory_path_name before it)."""
+    return lines.get(os.path.basename(name)) or lines.get(name)
 
 
 def check_file_references(product: Product, label_path: str, root: etree._Element | None = None) -> list[Finding]:
@@ -201,8 +207,8 @@ def check_file_references(product: Product, label_path: str, root: etree._Elemen
     for ref in product.files:
         found = _check_one_file(ref, label_path, product.lidvid)
         if found:
-            lines = _file_lines(root) if lines is None else lines
-            line = lines.get(os.path.basename(ref.name)) or lines.get(ref.name)
+            lines = file_lines(root) if lines is None else lines
+            line = file_line(lines, ref.name)
             for f in found:
                 f.line = line
             out += found
