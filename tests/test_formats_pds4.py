@@ -363,3 +363,30 @@ def test_label_directories_resolve_as_realpath_does(tmp_path: Path) -> None:
         directory = os.path.abspath(tmp_path / rel)
         assert _real_dir(directory) == os.path.realpath(directory), rel
     assert _real_dir("/") == "/"
+
+
+PYPI = Path(__file__).parent / "data" / "pypi"
+
+
+def test_information_packages_list_their_manifests_and_bundle() -> None:
+    """Product_AIP and Product_SIP_Deep_Archive keep their file areas inside the package component."""
+    package = PYPI / "pds4/ladee_deep_archive/package"
+    aip = parse_label(package / "ladee_mission_bundle_v1.0_aip_v1.0.xml")
+    assert aip.product_class == "Product_AIP"
+    assert [(f.name, f.declared_size) for f in aip.files] == [
+        ("ladee_mission_bundle_v1.0_checksum_manifest_v1.0.tab", 938),
+        ("ladee_mission_bundle_v1.0_transfer_manifest_v1.0.tab", 6656),
+    ]
+    assert all(f.path and os.path.isfile(f.path) for f in aip.files)
+    sip = parse_label(package / "ladee_mission_bundle_v1.0_sip_v1.0.xml")
+    assert [(f.name, f.declared_size) for f in sip.files] == [("ladee_mission_bundle_v1.0_sip_v1.0.tab", 2431)]
+    for p in (aip, sip):
+        assert [(r.target, r.ref_type) for r in p.references] == [
+            ("urn:nasa:pds:ladee_mission_bundle::1.0", "package_has_bundle")]
+
+
+def test_document_files_of_information_model_1_1() -> None:
+    """IM 1.1 documents name their files in a Document_Format_Set beside Document."""
+    doc = parse_label(PYPI / "pds4/ladee_deep_archive/document/ladee_mission_rev1_5.xml")
+    assert doc.product_class == "Product_Document"
+    assert [(f.name, f.role) for f in doc.files] == [("ladee_mission_rev1_5.pdf", "data")]

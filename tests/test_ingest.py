@@ -407,3 +407,16 @@ def test_show_says_where_a_file_differs_from_its_label(data_dir: Path) -> None:
     assert data["status"] == "ok"
     assert data["matches_label"] == {"size": False, "md5": True}
     assert data["size"] != data["declared_size"]
+
+
+def test_information_package_manifests_are_measured(data_dir: Path) -> None:
+    """The manifests of an AIP and a SIP are stored and measured like any product file: their real sizes
+    differ from the ones their labels declare, and each is reported with the File element's line."""
+    tree = Path(__file__).parent / "data" / "pypi" / "pds4" / "ladee_deep_archive" / "package"
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [tree])
+    assert report.added == 2 and report.failed == 0
+    sizes = sorted((Path(f.path).name, f.line) for f in report.findings
+                   if f.message_id == "error.label.filesize_mismatch")
+    assert sizes == [("ladee_mission_bundle_v1.0_aip_v1.0.xml", 34), ("ladee_mission_bundle_v1.0_aip_v1.0.xml", 50),
+                     ("ladee_mission_bundle_v1.0_sip_v1.0.xml", 27)]

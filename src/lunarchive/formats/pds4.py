@@ -455,9 +455,26 @@ def _file_area(el: _Element, p: Product, state: _State) -> None:
 def _document(el: _Element, p: Product, state: _State) -> None:
     for edition in _kids(el):
         if edition.tag == _DOCUMENT_EDITION:
-            for c in _kids(edition):
-                if c.tag == _DOCUMENT_FILE:
-                    _file(c, p, state)
+            _document_files(edition, p, state)
+
+
+def _document_files(el: _Element, p: Product, state: _State) -> None:
+    """The Document_File children of a Document_Edition, or of the Document_Format_Set that labels of
+    information model 1.1 put beside Document instead."""
+    for c in _kids(el):
+        if c.tag == _DOCUMENT_FILE:
+            _file(c, p, state)
+
+
+def _information_package(el: _Element, p: Product, state: _State) -> None:
+    """An archive or submission information package (Product_AIP, Product_SIP_Deep_Archive): its manifest
+    files (in File_Area_Checksum_Manifest, _Transfer_Manifest, _SIP_Deep_Archive) and its references."""
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _INTERNAL_REF:
+            _internal_reference(c, p, state)
+        elif isinstance(tag, str) and tag.startswith(_FILE_AREA):
+            _file_area(c, p, state)
 
 
 def _file(el: _Element, p: Product, state: _State) -> FileRef | None:
@@ -673,4 +690,7 @@ _TOP: dict[Any, _Handler] = {
     _t("Collection"): _collection,
     _t("Bundle"): _bundle,
     _t("Document"): _document,
+    _t("Document_Format_Set"): _document_files,
+    _t("Information_Package_Component"): _information_package,
+    _t("Information_Package_Component_Deep_Archive"): _information_package,
 }
