@@ -420,3 +420,14 @@ def test_information_package_manifests_are_measured(data_dir: Path) -> None:
                    if f.message_id == "error.label.filesize_mismatch")
     assert sizes == [("ladee_mission_bundle_v1.0_aip_v1.0.xml", 34), ("ladee_mission_bundle_v1.0_aip_v1.0.xml", 50),
                      ("ladee_mission_bundle_v1.0_sip_v1.0.xml", 27)]
+
+
+def test_a_tree_without_labels_says_so(data_dir: Path, tmp_path: Path) -> None:
+    """A directory with no label in it gives one info finding, not an empty summary."""
+    (tmp_path / "tree" / "sub").mkdir(parents=True)
+    shutil.copy(corpus_file("pds4/invalid/apollo_sws_table_definition/b.tab"), tmp_path / "tree" / "sub")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [tmp_path / "tree"])
+    assert report.counts() == {"added": 0, "unchanged": 0, "new_versions": 0, "failed": 0}
+    assert [(f.severity, f.path) for f in report.findings] == [("info", str((tmp_path / "tree").resolve()))]
+    assert "no labels found" in report.findings[0].message

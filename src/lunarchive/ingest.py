@@ -23,7 +23,7 @@ from . import validate as validation
 from .config import Archive
 from .errors import CatalogError, PathNotFound
 from .formats import clementine_index, pds3
-from .ingest_work import MSG, Context, Kind, Prepared, prepared_results
+from .ingest_work import LABEL_KINDS, MSG, Context, Kind, Prepared, prepared_results
 from .model import Finding, Product
 
 __all__ = ["IngestReport", "MSG_INVALID_LABEL", "MSG_MISSING_FILE", "ingest", "iter_candidates"]
@@ -247,6 +247,11 @@ class _Batch:
         if len(self._pending) >= _FLUSH_EVERY:
             self.flush()
 
+    def note(self, finding: Finding) -> None:
+        """A finding about the run rather than a product (recorded with the next flush)."""
+        self.report.findings.append(finding)
+        self._loose.append((finding, None))
+
     def flush(self) -> None:
         """Insert the buffered products and findings (inside the batch's transaction)."""
         t0 = time.perf_counter()
@@ -425,6 +430,11 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
                 run.take(prep)
             if progress:
                 progress("ingest", i, walk.found if walk.done else None)
+        if walk.found == 0:  # say so, rather than an empty summary: the tree holds nothing ingest reads
+            for path in paths:
+                if path.is_dir():
+                    run.note(Finding(MSG["not_product"], f"no labels found under this directory ({LABEL_KINDS})",
+                                     str(path.resolve()), "info"))
         run.flush()
         run.tree_checks()
         archive.catalog.finish_batch(batch_id, report.counts())

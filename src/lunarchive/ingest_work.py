@@ -35,7 +35,7 @@ from .store.base import BlobInfo, Store
 from .validate.label_rules import file_line, file_lines
 from .validate.label_rules import finding as note_finding
 
-__all__ = ["MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results", "read_whole"]
+__all__ = ["LABEL_KINDS", "MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results", "read_whole"]
 
 Kind = Literal["pds4", "pds3", "clementine_index", "other"]
 """What a candidate file is taken for by its name (and first bytes); ``other``: a file named on its own
@@ -48,6 +48,10 @@ MSG = {
     "conflict": "error.label.duplicate_identifier",
     "not_product": "info.validation.general",
 }
+
+LABEL_KINDS = ("PDS4 labels end in .xml or .lblx; PDS3 labels end in .lbl or begin with PDS_VERSION_ID; "
+               "Clementine index tables are .csv files with their header row")
+"""What ingest takes for a label, as findings about files and trees it passed over say."""
 
 _PDS3_DETACHED = (".lbl",)
 _CHUNKSIZE = 32
@@ -95,9 +99,7 @@ class Worker:
         if kind == "clementine_index":
             return self._index_table(path)
         if kind == "other":
-            note = Finding(MSG["not_product"], "not a label lunarchive reads (PDS4 labels end in .xml or .lblx; PDS3 "
-                           "labels end in .lbl or begin with PDS_VERSION_ID; Clementine index tables are .csv "
-                           "files with their header row); skipped", path, "info")
+            note = Finding(MSG["not_product"], f"not a label lunarchive reads ({LABEL_KINDS}); skipped", path, "info")
             return [Prepared(path, findings=[note])]
         t0 = time.perf_counter()
         timings = {"parse": 0.0}
