@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lunarchive.errors import FormatError
-from lunarchive.formats.inventory import collection_members, read_inventory
+from lunarchive.formats.inventory import CRLF, collection_members, read_inventory
 from lunarchive.formats.pds4 import parse_label
 from lunarchive.model import FileRef, Member, Product
 
@@ -21,7 +21,11 @@ def test_csv_with_lf_line_ends() -> None:
     members, problems = read_inventory(
         corpus_file("pds4/ladee/ladee_spice/spice_kernels/collection_spice_kernels_inventory_v001.csv")
     )
-    assert problems == []
+    # every record read; each one reported as validate's table check reports it (inventories end in CRLF)
+    assert [(p.message_id, p) for p in problems] == [
+        (CRLF, f"collection_spice_kernels_inventory_v001.csv: record {i} does not end in carriage-return line feed")
+        for i in range(1, 15)
+    ]
     assert len(members) == 14
     assert {m.status for m in members} == {"P"} and {m.kind for m in members} == {"lidvid"}
     assert members[0].ref == "urn:nasa:pds:ladee.spice:spice_kernels:ck_ladee_14030_14108_v04.bc::1.0"
@@ -36,7 +40,8 @@ def test_csv_with_crlf_and_no_final_line_end() -> None:
     members, problems = read_inventory(
         corpus_file("pds4/kaguya/grs_inventory_variants/spectra_data_collection_inventory_2.csv")
     )
-    assert problems == [] and [m.ref.rsplit(":", 3)[-3] for m in members] == [
+    assert problems == ["spectra_data_collection_inventory_2.csv: record 2 does not end in carriage-return line feed"]
+    assert [m.ref.rsplit(":", 3)[-3] for m in members] == [
         "kgrs_calibrated_spectra_per1",
         "kgrs_calibrated_spectra_per2",
     ]
@@ -75,7 +80,7 @@ def test_every_collection_in_the_shared_corpus() -> None:
     assert len(rows) >= 25
     for row in rows:
         members, problems = collection_members(parse_label(corpus / row["path"]))
-        assert problems == [], row["path"]
+        assert [p for p in problems if p.message_id != CRLF] == [], row["path"]  # LF-only ones are listed
         assert members and all(m.status in ("P", "S") for m in members), row["path"]
 
 
@@ -108,7 +113,7 @@ def test_bad_rows_are_problems_not_errors(tmp_path: Path) -> None:
 
 def test_other_delimiters_and_undecodable_bytes(tmp_path: Path) -> None:
     inv = tmp_path / "inv.tab"
-    inv.write_bytes(b"P\turn:nasa:pds:x:y::1.0\nS\turn:nasa:pds:x:z::2.0\nP\turn:nasa:pds:x:\xffw::1.0\n")
+    inv.write_bytes(b"P\turn:nasa:pds:x:y::1.0\r\nS\turn:nasa:pds:x:z::2.0\r\nP\turn:nasa:pds:x:\xffw::1.0\r\n")
     members, problems = read_inventory(inv, "\t")
     assert [m.status for m in members] == ["P", "S", "P"]
     assert len(problems) == 1 and "not UTF-8" in problems[0]
@@ -136,7 +141,7 @@ def test_collection_members_needs_a_collection_with_an_inventory(tmp_path: Path)
     bare.extra.update(inventory_file="../../etc/passwd")
     bare.files.append(FileRef(name="../../etc/passwd", path=None))
     assert "cannot be located" in collection_members(bare)[1][0]
-    (tmp_path / "inv.csv").write_bytes(b"P;urn:x:c:a::1.0\n")
+    (tmp_path / "inv.csv").write_bytes(b"P;urn:x:c:a::1.0\r\n")
     bare.files.clear()
     bare.extra.update(inventory_file="inv.csv", field_delimiter="Semicolon")
     assert collection_members(bare) == ([Member(ref="urn:x:c:a::1.0", status="P", kind="lidvid")], [])
@@ -148,8 +153,8 @@ def test_collection_members_needs_a_collection_with_an_inventory(tmp_path: Path)
 
 def test_each_problem_carries_the_message_id_validate_uses(tmp_path: Path) -> None:
     inv = tmp_path / "inv.csv"
-    inv.write_bytes(b"P,urn:x:c:a::1.0\nX,urn:x:c:b::1.0\np,urn:x:c:c::1.0\nP,\nP,urn:x:c:d::1.0,extra\n\nP\n"
-                    b"P,urn x c::one\n")
+    inv.write_bytes(b"P,urn:x:c:a::1.0\r\nX,urn:x:c:b::1.0\r\np,urn:x:c:c::1.0\r\nP,\r\nP,urn:x:c:d::1.0,extra\r\n"
+                    b"\r\nP\r\nP,urn x c::one\r\n")
     members, problems = read_inventory(inv)
     assert [m.ref for m in members] == ["urn:x:c:a::1.0", "urn:x:c:c::1.0", "urn:x:c:d::1.0"]
     assert [p.message_id for p in problems] == [

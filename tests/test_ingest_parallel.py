@@ -116,7 +116,7 @@ def test_ingest_without_rules_catalogues_the_same_products(tmp_path: Path) -> No
         assert with_rules[name] == without[name], name
     ingest_own = set(MSG.values()) | {inventory.STATUS, inventory.FIELDS, inventory.VALUE, inventory.ENCODING,
                                       inventory.DEFINITION, inventory.MISSING, inventory.UNRESOLVABLE,
-                                      inventory.REQUIRED}
+                                      inventory.REQUIRED, inventory.CRLF}
     kinds = {row[3] for row in without["findings"]}
     assert MSG["missing_file"] in kinds and MSG["invalid_label"] in kinds
     assert kinds <= ingest_own, kinds - ingest_own

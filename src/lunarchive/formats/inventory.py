@@ -27,6 +27,7 @@ _STATUS = {"P": "P", "S": "S"}
 
 STATUS = "error.inventory_table.invalid_member_status"
 FIELDS = "error.table.fields_mismatch"
+CRLF = "error.table.missing_CRLF"
 VALUE = "error.validation.invalid_field_value"
 ENCODING = "error.validation.invalid_character_stream"
 DEFINITION = "error.label.table_definition_problem"
@@ -68,6 +69,7 @@ def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list
     except UnicodeDecodeError as exc:
         problems.append(Problem(f"{name}: not UTF-8 text (byte {exc.start}); undecodable bytes replaced", ENCODING))
         text = data.decode("utf-8", errors="replace")
+    problems += _line_ends(data, name)
     members: list[Member] = []
     lines = text.splitlines()
     for lineno, fields in enumerate(csv.reader(lines, delimiter=delimiter, strict=False), 1):
@@ -79,6 +81,22 @@ def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list
         if member is not None:
             members.append(member)
     return members, problems
+
+
+def _line_ends(data: bytes, name: str, cap: int = 200) -> list[Problem]:
+    """Records that do not end in carriage-return line feed (the delimiter every inventory declares), as
+    validate's table check reports them: the first ``cap``, then how many more."""
+    records = data.split(b"\n")
+    if records and not records[-1]:
+        records.pop()  # the file ends with a line feed: no record after it
+    else:
+        records[-1] += b"?"  # the last record has no line feed at all
+    bad = [i for i, r in enumerate(records, 1) if not r.endswith(b"\r")]
+    out = [Problem(f"{name}: record {i} does not end in carriage-return line feed", CRLF) for i in bad[:cap]]
+    if len(bad) > cap:
+        out.append(Problem(f"{name}: ... and {len(bad) - cap} more records that do not end in carriage-return "
+                           "line feed", CRLF))
+    return out
 
 
 def _member(fields: list[str], where: str, problems: list[Problem]) -> Member | None:
