@@ -176,3 +176,24 @@ def test_label_content_the_reader_cannot_use_is_a_schema_error(tmp_path: Path, d
         shown = get_product(archive.catalog, "urn:nasa:pds:ladee.spice:document:spiceds")
     stored = sorted((f["line"], f["message_id"]) for f in shown["findings"] if f["message_id"].endswith("schema"))
     assert stored == [(36, "error.label.schema"), (85, "error.label.schema")]
+
+
+def test_a_logical_identifier_that_is_no_lid_is_a_schema_error(tmp_path: Path, data_dir: Path) -> None:
+    """A template placeholder or a mixed-case id as the LID (real label, LID changed): both commands report
+    error.label.schema on its line, and ingest catalogues the product under it all the same."""
+    from lunarchive.config import open_archive
+    from lunarchive.ingest import ingest
+    from lunarchive.search import get_product
+
+    src = corpus_file("pds4/ladee/ladee_spice/document/spiceds_v001.xml")
+    for lid in ("{{random_lid}}", "urn:nasa:pds:LADEE.spice:document:spiceds"):
+        data = src.read_bytes().replace(b"urn:nasa:pds:ladee.spice:document:spiceds<", lid.encode() + b"<", 1)
+        label = tmp_path / lid.strip("{}").replace(":", "_") / src.name
+        label.parent.mkdir()
+        label.write_bytes(data)
+        found = [f for f in validate_paths([label]).all_findings() if "is not a PDS4 LID" in f.message]
+        assert [(f.message_id, f.line) for f in found] == [("error.label.schema", 7)], lid
+        with open_archive(data_dir) as archive:
+            ingest(archive, [label])
+            shown = get_product(archive.catalog, f"{lid}::1.0")
+        assert any("is not a PDS4 LID" in f["message"] for f in shown["findings"]), lid

@@ -28,6 +28,7 @@ __all__ = [
     "check_image",
     "check_inventory",
     "check_label_notes",
+    "check_lid",
     "check_schematron_version_history",
     "file_md5",
     "finding",
@@ -474,6 +475,32 @@ def check_image(path: str, label_path: str | None = None, lidvid: str | None = N
         return [finding(kind, f"{os.path.basename(path)} is not a valid {kind.upper()} file: {exc}",
                         label_path or path, lidvid=lidvid)]  # fmt: skip
     return []
+
+
+# ------------------------------------------------------------------------------------------ identifiers
+
+_LID = re.compile(r"urn:[a-z]+:[a-z]+:(?:[0-9a-z\-._]:?)+")
+"""The schema's pattern for a LID (pds:ASCII_LID): lowercase letters, digits, ``-._`` and ``:``."""
+
+
+def check_lid(product: Product, root: etree._Element, label_path: str) -> list[Finding]:
+    """The label's logical_identifier has the form of a PDS4 LID (the schema's pattern for ASCII_LID): what
+    validate's schema check reports as ``error.label.schema``. The product is catalogued under it all the
+    same (a template's ``{{lid}}``, a mixed-case id): the finding says why it will not resolve elsewhere."""
+    if _LID.fullmatch(product.lid):
+        return []
+    ident = next(root.iterchildren(_P + "Identification_Area"), None)
+    el = next(ident.iterchildren(_P + "logical_identifier"), None) if ident is not None else None
+    return [
+        finding(
+            "schema",
+            f"logical_identifier {product.lid[:120]!r} is not a PDS4 LID (urn:<agency>:<authority>:<bundle>..., "
+            "lowercase letters, digits and - . _ only)",
+            label_path,
+            line=line_of(el) if el is not None else None,
+            lidvid=product.lidvid,
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------------- schematron
