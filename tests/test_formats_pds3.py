@@ -296,6 +296,7 @@ def test_lid_is_built_from_data_set_id_and_product_id() -> None:
     assert image.records == 1028
     viking = pds3.parse_label(corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl"))
     assert viking.lid == "urn:lunarchive:pds3:vo1_vo2-m-vis-2-edr-v2.0:f004a47"  # no PRODUCT_ID: file stem
+    assert viking.start == viking.stop == "1976-06-23T18:42:11Z"  # no START/STOP_TIME: its IMAGE_TIME
 
 
 def test_hrsc_footprint_points_and_documents() -> None:

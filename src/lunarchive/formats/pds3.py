@@ -11,6 +11,8 @@ described in :mod:`lunarchive.formats.odl`); :func:`parse_label` builds the cata
   ``^DESCRIPTION``/``^..._DESC`` → ``document``, others ``data``), resolved beside the label trying case
   variants; attached pointers (``^IMAGE = 12``) name the label's own file, which ingest adds, so they only
   appear in ``extra["pointers"]``.
+* ``start``/``stop``: START_TIME/STOP_TIME as written; a label with neither (Viking, Voyager images) gives
+  its IMAGE_TIME as both.
 * ``extra``: identity strings, record layout, pointers and geometry in degrees (see :func:`_geometry`).
 * ``discipline``: the whole label.
 """
@@ -91,6 +93,9 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
         extra["records"] = records
     geometry = _geometry(blocks)
     extra.update(geometry)
+    start, stop = _time(label.get("START_TIME")), _time(label.get("STOP_TIME"))
+    if start is None and stop is None:  # an image's one time (Viking, Voyager): its span is that instant
+        start = stop = _time(label.get("IMAGE_TIME"))
     return Product(
         lid=make_lid(data_set_id or "unknown", product_id or path.stem),
         vid="1.0",
@@ -101,8 +106,8 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
         instruments=_texts(label.get("INSTRUMENT_ID")) or _texts(label.get("INSTRUMENT_NAME")),
         instrument_hosts=_pick(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID", "SPACECRAFT_NAME",
                                "INSTRUMENT_HOST_NAME"),
-        start=_time(label.get("START_TIME")),
-        stop=_time(label.get("STOP_TIME")),
+        start=start,
+        stop=stop,
         information_model_version=_first(label.get("PDS_VERSION_ID")),
         files=files,
         bbox=_bbox(geometry),
