@@ -96,6 +96,10 @@ class FormatError(LunarchiveError, ValueError):
         super().__init__(message)
         self.line = line
 
+    def about(self, path: str) -> str:
+        """The message for a finding that names ``path`` already: without a leading ``path: ``."""
+        return self.message.removeprefix(f"{path}: ")
+
 
 class UnsafeXML(FormatError):
     """XML that declares entities or references external resources; refused unread."""

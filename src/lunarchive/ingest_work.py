@@ -116,7 +116,7 @@ class Worker:
                 data = read_whole(path) if path.lower().endswith(_PDS3_DETACHED) else odl.label_bytes(Path(path))
                 product = pds3.parse_label(Path(path), data=data)
         except FormatError as exc:
-            return [_failure(path, MSG["invalid_label"], exc.message, exc.line, timings)]
+            return [_failure(path, MSG["invalid_label"], exc.about(path), exc.line, timings)]
         except OSError as exc:
             return [_failure(path, MSG["unreadable"], f"cannot read label: {exc.strerror or exc}", None, timings)]
         finally:
@@ -130,7 +130,7 @@ class Worker:
         try:
             rows = list(clementine_index.read_products(Path(path)))
         except FormatError as exc:
-            return [_failure(path, MSG["invalid_label"], exc.message, exc.line, timings)]
+            return [_failure(path, MSG["invalid_label"], exc.about(path), exc.line, timings)]
         finally:
             timings["parse"] += time.perf_counter() - t0
         return [self._prepare(path, product, label, None, {}) for product, label in rows]

@@ -160,7 +160,7 @@ def _check_label(path: str, opts: Options) -> _Checked:
             raise FormatError(f"{path}: not a PDS4 product label (root element {root.tag})", line=1)
         product = product_from_tree(root, path)
     except FormatError as exc:
-        return _Checked([lr.finding("invalid_label", exc.message, path, line=exc.line)], None)
+        return _Checked([lr.finding("invalid_label", exc.about(path), path, line=exc.line)], None)
     return _product_level(product, root, data, product.label_path or path, opts)
 
 
