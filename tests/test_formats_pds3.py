@@ -390,8 +390,27 @@ def test_label_notes_name_what_a_label_lacks(tmp_path: Path) -> None:
 
 
 def test_label_notes_of_corpus_labels() -> None:
-    """Whole PDS3 labels get no notes; the PDS2-era Viking label (an SFDU header, IMAGE_ID but no PRODUCT_ID)
-    gets only the note that its LID is built from the file name."""
+    """Whole PDS3 labels get no notes. The PDS2-era Viking label (an SFDU header, IMAGE_ID but no PRODUCT_ID)
+    gets a warning for the format file pasted inside OBJECT = ENGINEERING_TABLE, whose END ends the label
+    there (so that object and the IMAGE after it are not read), and the note that its LID is built from
+    the file name."""
     assert pds3.label_notes(pds3.parse_label(corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl"))) == []
     viking = pds3.label_notes(pds3.parse_label(corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl")))
-    assert [m for m, _, _ in viking] == [pds3.ID_FROM_DEFAULT] and "PRODUCT_ID" in viking[0][1]
+    assert [(m, line) for m, _, line in viking] == [(pds3.UNCLOSED, 42), (pds3.ID_FROM_DEFAULT, None)]
+    assert "ENGINEERING_TABLE" in viking[0][1] and "PRODUCT_ID" in viking[1][1]
+
+
+def test_a_block_still_open_at_end_is_a_warning() -> None:
+    """rms-pdsparser's Cassini VIMS label with END_OBJECT = SPECTRAL_QUBE left out: pvl (and the fast
+    reader, equal to it) drop the open object; the note says so, on the line that opens it."""
+    folder = Path(__file__).parent / "data" / "pypi" / "pds3" / "cassini_vims"
+    whole, broken = folder / "v1877838443_1.lbl", folder / "v1877838443_1-EXCEPTION2.lbl"
+    for path in (whole, broken):
+        text = odl.label_text(path)
+        assert same(odl.loads_fast(text), odl.loads_pvl(text)), path.name
+    assert pds3.label_notes(pds3.parse_label(whole)) == []
+    assert "SPECTRAL_QUBE" in pds3.parse_label(whole).discipline
+    product = pds3.parse_label(broken)
+    assert "SPECTRAL_QUBE" not in product.discipline
+    notes = pds3.label_notes(product)
+    assert [(m, line) for m, _, line in notes] == [(pds3.UNCLOSED, 130)] and "SPECTRAL_QUBE" in notes[0][1]

@@ -40,6 +40,7 @@ from ..errors import FormatError
 
 __all__ = [
     "MAX_LABEL_BYTES",
+    "Label",
     "Unsupported",
     "label_bytes",
     "label_text",
@@ -222,7 +223,7 @@ class _Budgeted:
         return self.tokens.throw(*args)
 
 
-def loads_pvl(text: str) -> dict[str, Any]:
+def loads_pvl(text: str) -> Label:
     """Parse label text with pvl (the reference reading); FormatError with pvl's reason and line."""
     pvl, decoder_cls = _pvl()
     grammar = pvl.grammar.OmniGrammar()
@@ -254,10 +255,18 @@ def loads_pvl(text: str) -> dict[str, Any]:
 
 
 class Label(dict[str, Any]):
-    """A label read by pvl, in the plain form; ``empty_values`` lists the keywords written with no value
-    (``KEY =`` followed by the next statement), which pvl reads as empty strings, as (keyword, line)."""
+    """A label in the plain form, with what its reading passed over:
 
-    empty_values: list[tuple[str, int]]
+    ``empty_values``: (keyword, line) of keywords written with no value (``KEY =`` then the next statement),
+    which pvl reads as empty strings (only pvl reads these labels: the fast reader hands them over);
+    ``unclosed``: (name, line) of the OBJECT/GROUP blocks still open at an END, which pvl drops with all
+    they hold (told by the fast reader; the labels pvl reads alone are not looked at for it).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.empty_values: list[tuple[str, int]] = []
+        self.unclosed: list[tuple[str, int | None]] = []
 
 
 def _empty_values(block: Any, prefix: str) -> list[tuple[str, int]]:
@@ -421,12 +430,14 @@ class _Parser:
     inline, END and all): pvl drops every block still open at an END and ends the module there.
     """
 
-    __slots__ = ("toks", "i", "n")
+    __slots__ = ("toks", "i", "n", "dropped")
 
     def __init__(self, toks: list[str]) -> None:
         self.toks = toks
         self.i = 0
         self.n = len(toks)
+        self.dropped: list[str] = []
+        """Names of the outermost blocks still open at an END (dropped, as pvl drops them)."""
 
     def module(self) -> _Block:
         return self.block("end", "")
@@ -459,6 +470,7 @@ class _Parser:
                 except _EndInsideBlock:
                     if end_keyword != "end":
                         raise
+                    self.dropped.append(inner)
                     return out  # pvl drops the open blocks and ends the module at this END
             elif folded == end_keyword and end_keyword != "end":
                 self.close(name)
@@ -541,12 +553,21 @@ def tokens(text: str) -> list[str]:
     return toks
 
 
-def loads_fast(text: str) -> dict[str, Any]:
+def loads_fast(text: str) -> Label:
     """Parse label text without pvl; raises Unsupported for anything it does not read exactly as pvl."""
-    return to_plain(_Parser(tokens(text)).module())
+    parser = _Parser(tokens(text))
+    label = Label(to_plain(parser.module()))
+    label.unclosed = [(name, _block_line(text, name)) for name in parser.dropped]
+    return label
 
 
-def loads(text: str, *, fast: bool = True) -> dict[str, Any]:
+def _block_line(text: str, name: str) -> int | None:
+    """The line of the first ``OBJECT = name`` / ``GROUP = name`` statement of a label's text."""
+    m = re.search(rf"^[ \t]*(?:BEGIN_)?(?:OBJECT|GROUP)[ \t]*=[ \t]*{re.escape(name)}[ \t\r]*$", text, re.M | re.I)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def loads(text: str, *, fast: bool = True) -> Label:
     """Parse label text: the fast reader when *fast* (falling back to pvl), else pvl itself."""
     if fast:
         try:

@@ -32,7 +32,7 @@ from . import odl
 
 __all__ = [
     "EMPTY_VALUE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "PRODUCT_CLASS", "is_pds3_label", "label_notes", "make_lid",
-    "parse_label", "read_label", "resolve_file",
+    "parse_label", "read_label", "resolve_file", "UNCLOSED",
 ]
 
 PRODUCT_CLASS = "PDS3"
@@ -121,6 +121,7 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
 # ------------------------------------------------------------------------------------------ plain values
 MISSING_KEYWORD = "warning.pds3.missing_keyword"
 EMPTY_VALUE = "warning.pds3.empty_value"
+UNCLOSED = "warning.pds3.unclosed_block"
 ID_FROM_DEFAULT = "info.pds3.id_not_in_label"
 
 
@@ -128,8 +129,9 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
     """(message id, text, line) for what a PDS3 product's label lacks; it is catalogued all the same.
 
     A label with neither PDS_VERSION_ID nor an SFDU header (``CCSD3ZF...`` labels of the PDS2 era) is ODL
-    but not a whole PDS label; keywords written with no value (``KEY =``) are read as empty strings. Both
-    are warnings. Without DATA_SET_ID or PRODUCT_ID the LID is built from stand-ins, which is noted.
+    but not a whole PDS label; keywords written with no value (``KEY =``) are read as empty strings; an
+    OBJECT or GROUP still open at END is dropped with all it holds. These are warnings. Without DATA_SET_ID
+    or PRODUCT_ID the LID is built from stand-ins, which is noted.
     """
     label = product.discipline
     out: list[tuple[str, str, int | None]] = []
@@ -138,6 +140,10 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
                     "but is not a whole PDS label", None))
     for key, line in getattr(label, "empty_values", ()):
         out.append((EMPTY_VALUE, f"keyword {key} has no value on line {line}; read as an empty string", line))
+    for name, line in getattr(label, "unclosed", ()):
+        where = f" (opened on line {line})" if line else ""
+        out.append((UNCLOSED, f"OBJECT or GROUP {name}{where} is still open at an END statement: pvl stops there "
+                    "and drops it, so nothing from it on is read", line))
     if _first(label.get("DATA_SET_ID")) is None:
         out.append((ID_FROM_DEFAULT, f"the label has no DATA_SET_ID: the LID {product.lid} names the data set "
                     "'unknown'", None))
