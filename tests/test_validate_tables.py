@@ -334,3 +334,17 @@ def test_whole_chunk_pass_on_numbers_out_of_their_limits(
     (tmp_path / "201401031400_rdr.tab").write_bytes(data.tobytes())
     got = _same_as_column_checks(label, monkeypatch)
     assert any(m == "error.table.field_value_out_of_min_max_range" for m, _, _ in got) or seed == 0
+
+
+def test_special_constants_need_not_have_the_data_type(diviner: tuple[Path, bytes, bytes]) -> None:
+    """A value equal to one of its field's special constants is not checked against the data type (as
+    validate exempts them: ``UNK`` in an ASCII_Real field); any other such value still is."""
+    label, text, tab = diviner
+    at = text.index(b"<name>jdate</name>")  # this field's constant only
+    label.write_bytes(text[:at] + text[at:].replace(b"<unknown_constant>-9999</unknown_constant>",
+                                                    b"<unknown_constant>UNK</unknown_constant>", 1))
+    i = tab.index(b"2456661.083333990")
+    for value, expected in ((b"              UNK", Counter()),
+                            (b"              UNX", Counter({"error.table.field_value_data_type_mismatch": 1}))):
+        label.with_suffix(".tab").write_bytes(tab[:i] + value + tab[i + 17:])
+        assert _errors(label) == expected, value

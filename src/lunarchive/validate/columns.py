@@ -268,7 +268,7 @@ def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
     if dtype in _AUTOMATA:
         return ("auto", dtype)
     if dtype in _COMPILED or fmt or f.max_length is not None:
-        return ("value", dtype, fmt, f.max_length)
+        return ("value", dtype, fmt, f.max_length, tuple(sorted(f.constants)))  # constants pass _value_ok
     if dtype.startswith("ASCII"):
         return ("ascii",)
     return None

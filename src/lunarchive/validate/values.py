@@ -5,7 +5,8 @@ values padded with NUL), binary values as the raw ``(n, length)`` bytes of the f
 matched against validate's patterns by a small table-driven automaton run column by column over all rows
 at once; other text types are matched by regular expression once per distinct value in the chunk.
 Findings use NASA PDS validate's message ids and its rules (FieldValueValidator): blank values are
-allowed, surrounding double quotes are removed, special constants are exempt from the min/max check,
+allowed, surrounding double quotes are removed, special constants are exempt from the data-type and
+min/max checks (a constant is written as the label gives it: ``UNK`` in a number field),
 minimum/maximum come from ``Field_Statistics`` and are compared with the unscaled value.
 """
 
@@ -166,6 +167,7 @@ class ColumnChecker:
         "fmt",
         "_constants",
         "_bit_constants",
+        "_text_constants",
         "_vmin",
         "_vmax",
         "_range",
@@ -177,6 +179,8 @@ class ColumnChecker:
         self.fmt = text_format(f, kind)
         self._constants = _NO_CONSTANTS
         self._bit_constants: list[int] = []
+        self._text_constants = frozenset(_clean(c.encode("latin-1", "replace")) for c in f.constants)
+        """The special constants as written: a value equal to one is not checked against the data type."""
         if f.constants:
             decimal = [c for c in f.constants if not _is_hex(c)]
             self._constants = np.array([v for v in map(parse_number, decimal) if v is not None], float)
@@ -206,7 +210,9 @@ class ColumnChecker:
         if automaton is not None:
             ok, blank = _run(automaton, codes)
             for i in np.flatnonzero(~ok & ~blank):
-                self._mismatch(_rec(first, i), _decode(codes[i]), _PATTERN_TEXT.get(dtype, dtype))
+                value = _decode(codes[i])
+                if not self._is_constant(value):
+                    self._mismatch(_rec(first, i), value, _PATTERN_TEXT.get(dtype, dtype))
             if self.checks_numbers:
                 good = np.flatnonzero(ok & ~blank)
                 self._numbers_from_text(codes, good, first)
@@ -246,9 +252,14 @@ class ColumnChecker:
         for i in np.flatnonzero(bad):
             self._explain(_rec(first, i), bytes(raw[i]), regex)
 
+    def _is_constant(self, text: str) -> bool:
+        """Whether a value is one of the field's special constants (which need not have its data type:
+        ``N/A`` in a number field, ``XOXOXOXO`` in a time field), as validate exempts them."""
+        return bool(self._text_constants) and _clean(text.encode("latin-1", "replace")) in self._text_constants
+
     def _value_ok(self, raw: bytes, regex: re.Pattern[str] | None) -> bool:
         value = _clean(raw)
-        if not value:
+        if not value or value in self._text_constants:
             return True
         if self.f.max_length is not None and len(value) > self.f.max_length:
             return False
