@@ -348,3 +348,23 @@ def test_special_constants_need_not_have_the_data_type(diviner: tuple[Path, byte
                             (b"              UNX", Counter({"error.table.field_value_data_type_mismatch": 1}))):
         label.with_suffix(".tab").write_bytes(tab[:i] + value + tab[i + 17:])
         assert _errors(label) == expected, value
+
+
+def test_field_format_is_a_description_and_validation_format_a_rule(diviner: tuple[Path, bytes, bytes]) -> None:
+    """As validate checks them since 3.5: a value may have fewer digits than its field_format's precision,
+    more give a warning; a validation_format (character tables) must be met exactly, or it is an error."""
+    label, text, _ = diviner
+    at = text.index(b"<name>jdate</name>")  # values like 2456661.083333990: 9 digits after the point
+    length = b'<field_length unit="byte">17</field_length>'
+    end = text.index(length, at) + len(length)
+
+    def with_format(element: bytes) -> Counter[str]:
+        label.write_bytes(text[:end] + element + text[end:])
+        report = validate_paths([label])
+        return Counter(f"{f.severity}:{f.message_id}" for f in report.all_findings())
+
+    assert with_format(b"<field_format>%17.12f</field_format>") == Counter()
+    loose = with_format(b"<field_format>%17.6f</field_format>")
+    assert set(loose) == {"warning:warning.table.field_value_format_precision_mismatch"}
+    strict = with_format(b"<field_format>%17.9f</field_format><validation_format>%17.12f</validation_format>")
+    assert set(strict) == {"error:error.table.field_value_format_precision_mismatch"}

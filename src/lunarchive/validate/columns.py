@@ -25,10 +25,10 @@ from .values import (
     ColumnChecker,
     Problem,
     _as_bytes,
-    _format_problems,
     _int_values,
     _run,
-    text_format,
+    format_problems,
+    text_formats,
 )
 
 __all__ = ["Cells", "TablePlan"]
@@ -122,7 +122,7 @@ class TablePlan:
         together = []
         for k in np.flatnonzero(numeric):
             c, f = self._numeric[int(cols[k])], self.fields[int(cols[k])]
-            if not c.fmt and c._range and f.data_type in _DECIMAL:
+            if not c.formats and c._range and f.data_type in _DECIMAL:
                 together.append(int(k))  # limits only, decimal text: checked with the others below
             else:
                 found[k] = self._numbers_dirty(int(cols[k]), raw[:, k], good[:, k])
@@ -137,13 +137,13 @@ class TablePlan:
         values = raw[good]
         if values.size == 0:
             return False
-        if c.fmt:
-            verdicts = self._verdicts[("format", c.fmt)]
+        if c.formats:
+            verdicts = self._verdicts[("format", c.formats)]
             for u in np.unique(values):
                 bad = verdicts.get(u)
                 if bad is None:
                     text = u.decode("latin-1").strip("\x00")
-                    bad = bool(_format_problems(text.strip(), text, c.fmt))
+                    bad = bool(format_problems(text.strip(), text, c.formats))
                     if len(verdicts) < _VALUE_CACHE:
                         verdicts[u] = bad
                 if bad:
@@ -264,7 +264,7 @@ def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
             limits = (f.minimum, f.maximum, f.valid_minimum, f.valid_maximum)
             ranged = any(v is not None for v in limits)
             return ("always",) if ranged and np_type.lstrip("<>")[0] != "c" else None
-    fmt = text_format(f, kind)
+    fmt = text_formats(f, kind)
     if dtype in _AUTOMATA:
         return ("auto", dtype)
     if dtype in _COMPILED or fmt or f.max_length is not None:

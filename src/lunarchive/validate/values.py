@@ -20,7 +20,7 @@ import numpy as np
 
 from ..formats.tables import BINARY_DTYPES, BIT_TYPES, FieldDef, parse_number
 
-__all__ = ["ColumnChecker", "Problem", "text_format"]
+__all__ = ["ColumnChecker", "Problem", "text_formats"]
 
 TYPE_MISMATCH = "error.table.field_value_data_type_mismatch"
 OUT_OF_RANGE = "error.table.field_value_out_of_min_max_range"
@@ -31,6 +31,11 @@ PRECISION = "error.table.field_value_format_precision_mismatch"
 SPECIFIER = "error.table.field_value_format_specifier_mismatch"
 NOT_RIGHT = "error.table.field_value_not_right_justified"
 NOT_LEFT = "error.table.field_value_not_left_justified"
+_ADVISORY = {m: "warning." + m.removeprefix("error.") for m in (TOO_LONG, PRECISION, SPECIFIER, NOT_RIGHT, NOT_LEFT)}
+"""The same findings about a ``field_format``, which only describes values: warnings (validate 3.5 on)."""
+
+Formats = tuple[tuple[str, bool], ...]
+"""The formats a field's text values are checked against: (format, advisory), advisory for field_format."""
 
 
 @dataclass(slots=True)
@@ -40,7 +45,8 @@ class Problem:
     message_id: str
     record: int
     message: str
-    severity: str = "error"
+    severity: str | None = None
+    """None: as the message id says (``error.``, ``warning.``)."""
 
 
 def _automaton(
@@ -164,7 +170,7 @@ class ColumnChecker:
         "f",
         "kind",
         "report",
-        "fmt",
+        "formats",
         "_constants",
         "_bit_constants",
         "_text_constants",
@@ -176,7 +182,7 @@ class ColumnChecker:
 
     def __init__(self, f: FieldDef, kind: str, report: Callable[[Problem], None]) -> None:
         self.f, self.kind, self.report = f, kind, report
-        self.fmt = text_format(f, kind)
+        self.formats = text_formats(f, kind)
         self._constants = _NO_CONSTANTS
         self._bit_constants: list[int] = []
         self._text_constants = frozenset(_clean(c.encode("latin-1", "replace")) for c in f.constants)
@@ -195,7 +201,7 @@ class ColumnChecker:
     @property
     def checks_numbers(self) -> bool:
         """Whether well-formed numeric text goes on to the format and minimum/maximum checks."""
-        return self._range or bool(self.fmt)
+        return self._range or bool(self.formats)
 
     # ----------------------------------------------------------------------------------- text values
 
@@ -222,7 +228,7 @@ class ColumnChecker:
             for i in bad:
                 self._mismatch(_rec(first, i), _decode(codes[i]), "ASCII characters only")
         regex = _COMPILED.get(dtype)
-        if regex is not None or self.fmt or self.f.max_length is not None:
+        if regex is not None or self.formats or self.f.max_length is not None:
             self._by_value(codes, first, regex)
 
     def _numbers_from_text(self, codes: np.ndarray, rows: np.ndarray, first: First) -> None:
@@ -231,7 +237,7 @@ class ColumnChecker:
         raw = _as_bytes(codes[rows])
         if (codes[rows] == 34).any():
             raw = np.char.strip(np.char.strip(raw), b'"')
-        if self.fmt:
+        if self.formats:
             self._formats(raw, rows, first)
         if self._range:
             values = raw.astype(np.float64) if self.f.data_type == "ASCII_Real" else _int_values(raw, self.f)
@@ -267,7 +273,7 @@ class ColumnChecker:
             return False
         if regex is not None and not regex.fullmatch(value):
             return False
-        return not (self.fmt and _format_problems(value, raw.decode("latin-1").strip("\x00"), self.fmt))
+        return not (self.formats and format_problems(value, raw.decode("latin-1").strip("\x00"), self.formats))
 
     def _explain(self, record: int, raw: bytes, regex: re.Pattern[str] | None) -> None:
         value = _clean(raw)
@@ -283,15 +289,14 @@ class ColumnChecker:
             )
         if value.upper() in _INF_NAN or (regex is not None and not regex.fullmatch(value)):
             self._mismatch(record, value, regex.pattern if regex else "no INF/NaN")
-        if self.fmt:
-            for message_id, text in _format_problems(value, raw.decode("latin-1").strip("\x00"), self.fmt):
-                self.report(Problem(message_id, record, f"{where}: {text}"))
+        for message_id, text in format_problems(value, raw.decode("latin-1").strip("\x00"), self.formats):
+            self.report(Problem(message_id, record, f"{where}: {text}"))
 
     def _formats(self, raw: np.ndarray, rows: np.ndarray, first: First) -> None:
         uniq, inverse = np.unique(raw, return_inverse=True)
         for k, u in enumerate(uniq):
             text = u.decode("latin-1").strip("\x00")
-            problems = _format_problems(text.strip(), text, self.fmt or "")
+            problems = format_problems(text.strip(), text, self.formats)
             if not problems:
                 continue
             for i in np.flatnonzero(inverse.ravel() == k):
@@ -401,10 +406,24 @@ class ColumnChecker:
                 )
 
 
-def text_format(f: FieldDef, kind: str) -> str | None:
-    """The format a text value of ``f`` is checked against in a table of ``kind``: ``field_format`` in a
-    delimited table, ``validation_format`` in a character table, none in a binary one."""
-    return f.field_format if kind == "delimited" else f.validation_format if kind == "character" else None
+def text_formats(f: FieldDef, kind: str) -> Formats:
+    """The format a text value of ``f`` is checked against in a table of ``kind``, as validate checks it
+    (since 3.5): a character table's ``validation_format`` exactly (errors); otherwise the ``field_format``
+    of a character or delimited table as a description (warnings; its precision is a maximum); none in a
+    binary table, where ``field_format`` only says how to print a value."""
+    if kind == "binary":
+        return ()
+    if kind == "character" and f.validation_format:
+        return ((f.validation_format, False),)
+    return ((f.field_format, True),) if f.field_format else ()
+
+
+def format_problems(value: str, untrimmed: str, formats: Formats) -> list[tuple[str, str]]:
+    """``_format_problems`` of a value against each of a field's formats."""
+    out: list[tuple[str, str]] = []
+    for fmt, advisory in formats:
+        out += _format_problems(value, untrimmed, fmt, advisory)
+    return out
 
 
 def _rec(first: First, i: int | np.integer) -> int:
@@ -473,8 +492,9 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
-def _format_problems(value: str, untrimmed: str, fmt: str) -> list[tuple[str, str]]:
-    """Problems of ``value`` against a PDS4 field_format such as ``%-7.3f`` (validate's checkFormat)."""
+def _format_problems(value: str, untrimmed: str, fmt: str, advisory: bool = False) -> list[tuple[str, str]]:
+    """Problems of ``value`` against a PDS4 format such as ``%-7.3f`` (validate's checkFormat). ``advisory``
+    (a field_format): warnings, and fewer digits than the precision are fine (it is a maximum)."""
     m = _FORMAT.fullmatch(fmt.strip())
     if m is None or not value:
         return []
@@ -502,12 +522,12 @@ def _format_problems(value: str, untrimmed: str, fmt: str) -> list[tuple[str, st
     if precision is not None and spec in "feE":
         mantissa = re.split("[eE]", value, maxsplit=1)[0]
         digits = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
-        if digits != int(precision):
+        if digits > int(precision) if advisory else digits != int(precision):
             out.append(
                 (
                     PRECISION,
                     f"the value {value!r} has {digits} digits after the decimal point, the "
-                    f"field format {fmt} asks for {precision}",
+                    f"field format {fmt} asks for {'at most ' if advisory else ''}{precision}",
                 )
             )
-    return out
+    return [(_ADVISORY[m], text) for m, text in out] if advisory else out
