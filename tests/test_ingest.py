@@ -358,7 +358,7 @@ def test_reference_that_is_not_an_identifier_is_a_finding_not_a_crash(tmp_path: 
 def test_read_whole_reads_files_whatever_their_stated_size(tmp_path: Path) -> None:
     """Labels are read with one read of their size; empty files, and files whose stated size is not their
     length (/proc reports 0), are read whole all the same."""
-    from lunarchive.ingest_work import read_whole
+    from lunarchive.formats.files import read_whole
 
     label = corpus_file("pds4/invalid/kaguya_grs_inventory_records_mismatch/bundle_kaguya_derived.xml")
     assert read_whole(str(label)) == label.read_bytes()
@@ -431,3 +431,22 @@ def test_a_tree_without_labels_says_so(data_dir: Path, tmp_path: Path) -> None:
     assert report.counts() == {"added": 0, "unchanged": 0, "new_versions": 0, "failed": 0}
     assert [(f.severity, f.path) for f in report.findings] == [("info", str((tmp_path / "tree").resolve()))]
     assert "no labels found" in report.findings[0].message
+
+
+def test_pipes_named_like_labels_or_data_files_do_not_hang_an_ingest(data_dir: Path, tmp_path: Path) -> None:
+    """A FIFO named like a label, and a FIFO where a label names its data file, are reported, not opened
+    for a read that would wait for a writer forever."""
+    import os
+
+    src = corpus_file("pds4/invalid/esa_test_filesize_mismatch/minimal_test_product_good2.xml")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy(src, tree / src.name)
+    os.mkfifo(tree / "minimal_test_product_good2.tab")  # the data file the label names
+    os.mkfifo(tree / "pipe.xml")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [tree], workers=0)
+    assert (report.added, report.failed) == (1, 1)
+    by_path = {Path(f.path).name: f for f in report.findings if f.severity == "error"}
+    assert "not a regular file" in by_path["pipe.xml"].message
+    assert "is not a regular file" in by_path[src.name].message

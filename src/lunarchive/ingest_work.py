@@ -15,6 +15,7 @@ import itertools
 import multiprocessing
 import os
 import signal
+import stat
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -29,13 +30,14 @@ from .catalog.base import CommittedLookup
 from .catalog.rows import ProductRows, product_rows
 from .errors import FormatError, IngestError, StoreError
 from .formats import clementine_index, inventory, odl, pds3, pds4
+from .formats.files import read_whole
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo, Store
 from .validate.label_rules import file_line, file_lines
 from .validate.label_rules import finding as note_finding
 
-__all__ = ["LABEL_KINDS", "MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results", "read_whole"]
+__all__ = ["LABEL_KINDS", "MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results"]
 
 Kind = Literal["pds4", "pds3", "clementine_index", "other"]
 """What a candidate file is taken for by its name (and first bytes); ``other``: a file named on its own
@@ -186,6 +188,9 @@ class Worker:
         except OSError as exc:
             ref.status = "unreadable"
             return MSG["unreadable"], f"file {ref.name!r} cannot be read: {exc.strerror}"
+        if not stat.S_ISREG(st.st_mode):  # a directory, pipe or device: never opened (a pipe would hang)
+            ref.status = "unreadable"
+            return MSG["unreadable"], f"file {ref.name!r} is not a regular file"
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         info = self._hashed.get(key)
         if info is None:
@@ -199,24 +204,6 @@ class Worker:
             out.files_stored += 0 if info.existed else 1
         ref.sha256, ref.md5, ref.size, ref.status = info.sha256, info.md5, info.size, "ok"
         return None
-
-
-def read_whole(path: str) -> bytes:
-    """The bytes of the file at ``path``, read with one ``read`` of its size (a file that grows meanwhile is
-    read to its end, one that shrinks to where it now ends): about a third of what ``open().read()`` costs
-    for a label of a few kB, as no buffered reader is built."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1)
-        if len(data) == size:  # the whole file, and nothing after it
-            return data
-        chunks = [data]  # it grew, shrank, or gave a short read: read on to its end
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _members(product: Product) -> list[tuple[str, str]]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import FormatError, PathNotFound, UserError
+from ..formats.files import read_whole
 from ..formats.pds4 import is_pds4_label, product_from_tree
 from ..formats.tables import TableDef, delimiter_char, tables_from_tree
 from ..formats.xmlsafe import parse_xml
@@ -88,7 +89,7 @@ def product_findings(
     label_path = product.label_path or ""
     if root is None:
         if data is None:
-            data = Path(label_path).read_bytes()
+            data = read_whole(label_path)
         root = parse_xml(data, label_path)
     return _product_level(product, root, data or b"", label_path, options or Options()).findings
 
@@ -151,7 +152,7 @@ def _manifest_files(root: etree._Element, label_path: str) -> list[str]:
 def _check_label(path: str, opts: Options) -> _Checked:
     """Read, parse and check one label file; unreadable or non-PDS4 files give one finding."""
     try:
-        data = Path(path).read_bytes()
+        data = read_whole(path)
     except OSError as exc:
         return _Checked([lr.finding("unreadable", f"cannot read label: {exc.strerror or exc}", path)], None)
     try:
