@@ -444,6 +444,8 @@ def test_pipes_named_like_labels_or_data_files_do_not_hang_an_ingest(data_dir: P
     shutil.copy(src, tree / src.name)
     os.mkfifo(tree / "minimal_test_product_good2.tab")  # the data file the label names
     os.mkfifo(tree / "pipe.xml")
+    os.mkfifo(tree / "pipe.img")  # names whose first bytes are read to tell a label (attached PDS3, index)
+    os.mkfifo(tree / "pipe.csv")
     with open_archive(data_dir) as archive:
         report = ingest(archive, [tree], workers=0)
     assert (report.added, report.failed) == (1, 1)

@@ -23,6 +23,7 @@ from . import validate as validation
 from .config import Archive
 from .errors import CatalogError, PathNotFound
 from .formats import clementine_index, pds3
+from .formats.files import open_regular
 from .ingest_work import LABEL_KINDS, MSG, Context, Kind, Prepared, prepared_results
 from .model import Finding, Product
 
@@ -135,7 +136,7 @@ def _kind_of(path: str, name: str) -> Kind | None:
         return "pds3"
     if low.endswith(_ATTACHED_SUFFIXES):
         try:
-            with open(path, "rb") as fh:
+            with open_regular(path) as fh:
                 head = fh.read(64)
         except OSError:
             return None
@@ -148,7 +149,7 @@ def _kind_of(path: str, name: str) -> Kind | None:
 def _index_head(path: str) -> bool:
     """Whether a CSV is a Clementine product index table (recognised by its header row)."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return clementine_index.index_kind(fh.read(200)) is not None
     except OSError:
         return False

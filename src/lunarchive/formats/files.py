@@ -5,8 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from typing import BinaryIO
 
-__all__ = ["read_whole"]
+__all__ = ["open_regular", "read_whole"]
 
 
 def read_whole(path: str) -> bytes:
@@ -28,3 +29,16 @@ def read_whole(path: str) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``open(path, "rb")`` for a regular file; OSError (EINVAL) for a pipe, socket or device, which is never
+    left waiting for a writer. For readers that take a file's first bytes only (attached labels, headers)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a pipe, socket or device)")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

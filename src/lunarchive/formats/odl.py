@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError
+from .files import open_regular
 
 __all__ = [
     "MAX_LABEL_BYTES",
@@ -84,7 +85,7 @@ def _decode(raw: bytes) -> str:
 
 def label_bytes(path: Path) -> bytes:
     """The label part of *path* (up to and including END) as bytes; FormatError when there is no END."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         data = f.read(_CHUNK)
         while True:
             end = _find_end(data)
