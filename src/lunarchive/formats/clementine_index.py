@@ -43,6 +43,7 @@ from pathlib import Path
 
 from ..errors import FormatError
 from ..model import BBox, Product
+from .files import open_regular
 
 __all__ = ["INDEX_HEADERS", "Tile", "index_kind", "read_products", "tile_of"]
 
@@ -194,7 +195,7 @@ def _tables(path: Path) -> list[_Rows]:
     tables = []
     for p in sorted(path.parent.glob("*.csv")):
         try:
-            with open(p, "rb") as fh:
+            with open_regular(p) as fh:
                 head = fh.read(200)
         except OSError:
             continue

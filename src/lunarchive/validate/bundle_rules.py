@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ..formats.files import open_regular
 from ..model import Finding, Product
 from .label_rules import finding, naming_problem
 
@@ -294,7 +295,7 @@ def _one_manifest(
 ) -> list[Finding]:
     out: list[Finding] = []
     try:
-        with open(manifest, "rb") as fh:
+        with open_regular(manifest) as fh:
             lines = fh.read(64 << 20).decode("utf-8", "replace").splitlines()
     except OSError:
         return out
