@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,31 @@ def test_radii_table_is_pck00011() -> None:
         b = resolve_body(name)
         assert b.radii == radii.get(b.naif_id or 0), name
     assert all(any(resolve_body(n).naif_id == naif for n in known_bodies()) for naif in radii)
+
+
+def test_chandrayaan2_image_corners_are_its_footprint(data_dir: Path) -> None:
+    """A Chandrayaan-2 OHRC image near the south pole (ISIS3's test label): its isda: corners, the refined
+    set rather than the system-level one, are its footprint, found by a point inside it and not outside."""
+    from lunarchive.config import open_archive
+    from lunarchive.formats.pds4 import parse_label
+    from lunarchive.ingest import ingest
+    from lunarchive.query import Query
+    from lunarchive.search import search
+
+    label = Path(__file__).parent / "data/github/pds4/chandrayaan2_ohrc/ch2_ohr_ncp_20240229T0921593215_d_img_d18.xml"
+    product = parse_label(label)
+    assert product.extra["corners_from"] == "Refined_Corner_Coordinates"
+    assert product.extra["corners"][0] == [31.591745, -85.086985]  # upper left, as [lon, lat]
+    assert parse_label(label).extra["corners"] == pds4_without_discipline(label).extra["corners"]
+    with open_archive(data_dir) as archive:
+        ingest(archive, [label])
+        inside = search(archive.catalog, Query(body="moon", point=(30.0, -85.5)))
+        outside = search(archive.catalog, Query(body="moon", point=(30.0, -84.0)))
+    assert [r["lid"] for r in inside] == [product.lid] and outside == []
+
+
+def pds4_without_discipline(label: Path) -> Product:
+    from lunarchive.formats.pds4 import product_from_tree
+    from lunarchive.formats.xmlsafe import parse_xml
+
+    return product_from_tree(parse_xml(label.read_bytes(), str(label)), str(label), discipline=False)

@@ -159,7 +159,7 @@ def _line_of(root: _Element, tag: str) -> int | None:
 class _State:
     """What one label walk has seen so far (first-wins fields, notes, the discipline key cache)."""
 
-    __slots__ = ("label_dir", "discipline", "problems", "have_time", "have_level", "have_bbox", "keys",
+    __slots__ = ("label_dir", "discipline", "problems", "have_time", "have_level", "have_bbox", "corner_rank", "keys",
                  "seen_refs")
 
     def __init__(self, label_dir: str, discipline: bool = True) -> None:
@@ -170,6 +170,8 @@ class _State:
         self.have_time = False
         self.have_level = False
         self.have_bbox = False
+        self.corner_rank = 0
+        """Preference of the corner set read so far (``_CORNER_SETS``; 0: none)."""
         self.keys: dict[Any, tuple[str, _Handler | None] | None] = {}
         """Per-document cache: tag → (``prefix:LocalName`` key, handler for tags we also extract)."""
         self.seen_refs: set[tuple[str, str]] = set()
@@ -557,7 +559,8 @@ def _area(el: _Element, p: Product, state: _State) -> None:
     if state.discipline:
         _merge(_kids(el), p.discipline, p, state)
         return
-    for c in el.iter(_INTERNAL_REF, _TARGET, "{*}Bounding_Coordinates"):  # the elements _read_in_area takes
+    for c in el.iter(_INTERNAL_REF, _TARGET, "{*}Bounding_Coordinates", "{*}Refined_Corner_Coordinates",
+                     "{*}System_Level_Coordinates"):  # the elements _read_in_area takes
         handler = _read_in_area(c.tag, etree.QName(c).localname)
         if handler is not None:
             handler(c, p, state)
@@ -625,7 +628,41 @@ def _read_in_area(tag: str, local: str) -> _Handler | None:
         return _target_name
     if local == "Bounding_Coordinates" and tag.startswith(_CART_PREFIX):
         return _bbox
+    if local in _CORNER_SETS:
+        return _corners
     return None
+
+
+_CORNER_SETS = {"Refined_Corner_Coordinates": 2, "System_Level_Coordinates": 1}
+"""Image corners that ISRO's isda: dictionary gives (Chandrayaan-2 OHRC, TMC-2, IIRS), by preference: the
+refined set (after control) over the system-level one (from the SPICE geometry)."""
+_CORNERS = ("upper_left", "upper_right", "lower_right", "lower_left")
+
+
+def _corners(el: _Element, p: Product, state: _State) -> None:
+    """``extra["corners"]`` (``[lon, lat]`` in ring order) from a set of four corner latitudes/longitudes,
+    the preferred set winning; a set with a missing or unreadable number is noted and left out."""
+    local = etree.QName(el).localname
+    rank = _CORNER_SETS[local]
+    if state.corner_rank >= rank:
+        return
+    ns = el.tag[: el.tag.index("}") + 1] if el.tag[:1] == "{" else ""
+    texts = {c.tag: _text(c) for c in _kids(el)}
+    corners = []
+    for corner in _CORNERS:
+        pair = []
+        for axis in ("longitude", "latitude"):
+            try:
+                pair.append(float(texts.get(f"{ns}{corner}_{axis}") or "nan"))
+            except ValueError:
+                pair.append(float("nan"))
+        if pair[0] != pair[0] or pair[1] != pair[1]:
+            state.problems.append(f"{local} on line {el.sourceline}: no usable {corner} latitude/longitude")
+            return
+        corners.append(pair)
+    p.extra["corners"] = corners
+    p.extra["corners_from"] = local
+    state.corner_rank = rank
 
 
 def _node(el: _Element, kids: list[_Element], items: list[tuple[str, str]], p: Product, state: _State) -> Any:
