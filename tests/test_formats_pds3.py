@@ -414,3 +414,12 @@ def test_a_block_still_open_at_end_is_a_warning() -> None:
     assert "SPECTRAL_QUBE" not in product.discipline
     notes = pds3.label_notes(product)
     assert [(m, line) for m, _, line in notes] == [(pds3.UNCLOSED, 130)] and "SPECTRAL_QUBE" in notes[0][1]
+
+
+def test_a_map_projections_centre_is_not_the_images() -> None:
+    """A Kaguya MI map tile (ISIS3's test label): its IMAGE_MAP_PROJECTION says CENTER_LATITUDE/LONGITUDE
+    0, 0, the projection's centre; the tile is 50-51 N, 124-125 E, which its ranges give."""
+    label = Path(__file__).parent / "data/github/pds3/kaguya_mi_map/MI_MAP_03_N51E124N50E125SC_cropped.lbl"
+    product = pds3.parse_label(label)
+    assert "center" not in product.extra
+    assert product.extra["lat_range"] == [50.00048828, 51.0] and product.extra["lon_range"] == [124.0, 124.99951172]

@@ -420,7 +420,8 @@ def _geometry(blocks: list[dict[str, Any]]) -> dict[str, Any]:
     """Footprint facts the label states, in degrees as written (no normalisation here).
 
     ``corners``: [[lon, lat] × 4] in the order UL, UR, LR, LL (UPPER_LEFT_LATITUDE...; Kaguya TC/MI).
-    ``center``: [lon, lat] from CENTER_LATITUDE/LONGITUDE (anywhere, e.g. IMAGE_MAP_PROJECTION), else
+    ``center``: [lon, lat] from CENTER_LATITUDE/LONGITUDE (anywhere but an IMAGE_MAP_PROJECTION object,
+    where they are the projection's centre, not the image's: 0, 0 for Kaguya MI map tiles), else
     SCENE_CENTER_*. ``lat_range``: [min, max]; ``lon_range``: [west, east] (MINIMUM/MAXIMUM_LATITUDE,
     WESTERNMOST/EASTERNMOST_LONGITUDE). ``footprint``: [[lon, lat], ...] from FOOTPRINT_POINT_* (HRSC).
     ``positive_longitude_direction`` / ``longitude_convention``: as the label writes them.
@@ -429,7 +430,8 @@ def _geometry(blocks: list[dict[str, Any]]) -> dict[str, Any]:
     corners = _corners(blocks)
     if corners:
         out["corners"] = corners
-    center = _first_pair(blocks, "CENTER_LONGITUDE", "CENTER_LATITUDE") or _first_pair(
+    unprojected = [b for b in blocks if "MAP_PROJECTION_TYPE" not in b]  # a projection's centre is not the image's
+    center = _first_pair(unprojected, "CENTER_LONGITUDE", "CENTER_LATITUDE") or _first_pair(
         blocks, "SCENE_CENTER_LONGITUDE", "SCENE_CENTER_LATITUDE")
     if center:
         out["center"] = center
