@@ -452,3 +452,19 @@ def test_pipes_named_like_labels_or_data_files_do_not_hang_an_ingest(data_dir: P
     by_path = {Path(f.path).name: f for f in report.findings if f.severity == "error"}
     assert "not a regular file" in by_path["pipe.xml"].message
     assert "is not a regular file" in by_path[src.name].message
+
+
+def test_a_product_root_outside_the_pds4_namespace_is_a_broken_label(data_dir: Path) -> None:
+    """ExoMars CaSSIS's pipeline header (ISIS3's test file) has a Product_Observational root in no namespace:
+    ingest and validate both say that, as an error, rather than 'not a PDS4 label'."""
+    from lunarchive.validate import validate_paths
+
+    header = (Path(__file__).parent / "data/github/pds4/tgo_cassis_header"
+              / "CAS-MCO-2016-11-26T22.50.27.381-RED-01005-B1.xml")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [header])
+    found = [(f.message_id, f.severity) for f in report.findings]
+    assert report.failed == 1 and found == [(MSG_INVALID_LABEL, "error")]
+    assert "Product_Observational is in no namespace" in report.findings[0].message
+    (checked,) = validate_paths([header]).all_findings()
+    assert checked.message_id == MSG_INVALID_LABEL and "in no namespace" in checked.message

@@ -111,6 +111,9 @@ class Worker:
                 data = read_whole(path)
                 root = parse_xml(data, path)
                 if not pds4.is_pds4_label(root):
+                    if pds4.looks_like_a_label(root):  # a Product_* outside the PDS4 namespace: a broken label
+                        line = root.sourceline if isinstance(root.sourceline, int) else None
+                        return [_failure(path, MSG["invalid_label"], pds4.not_a_label(root), line, timings)]
                     note = Finding(MSG["not_product"], "XML file is not a PDS4 product label; skipped", path, "info")
                     return [Prepared(path, findings=[note], timings=timings)]
                 product = pds4.product_from_tree(root, path, discipline=False)  # shown from the kept label

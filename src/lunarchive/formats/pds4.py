@@ -96,6 +96,24 @@ def is_pds4_label(root: _Element) -> bool:
     return isinstance(tag, str) and tag.startswith(_P + "Product_")
 
 
+def not_a_label(root: _Element) -> str:
+    """Why a parsed XML document is not a PDS4 product label, in one line (for a root ``is_pds4_label``
+    refuses): a ``Product_*`` root outside the PDS4 namespace is named as such, being a label gone wrong."""
+    tag = root.tag if isinstance(root.tag, str) else "?"
+    qname = etree.QName(tag) if tag != "?" else None
+    if qname is not None and qname.localname.startswith("Product_"):
+        where = f"the namespace {qname.namespace}" if qname.namespace else "no namespace"
+        return (f"not a PDS4 product label: its root element {qname.localname} is in {where}, not the PDS4 "
+                f"namespace {_P[1:-1]}")
+    return f"not a PDS4 product label (root element {tag})"
+
+
+def looks_like_a_label(root: _Element) -> bool:
+    """A ``Product_*`` root element in any namespace or none: a PDS4 label, if perhaps a broken one."""
+    tag = root.tag
+    return isinstance(tag, str) and etree.QName(tag).localname.startswith("Product_")
+
+
 def parse_label(path: Path, data: bytes | None = None) -> Product:
     """Parse the PDS4 label at ``path`` (its bytes may be given as ``data``) into a Product.
 
@@ -117,9 +135,8 @@ def product_from_tree(root: _Element, label_path: str, *, discipline: bool = Tru
     that keep the label and can build the dicts from it later with :func:`discipline_of`.
     """
     if not is_pds4_label(root):
-        tag = root.tag if isinstance(root.tag, str) else "?"
         line = root.sourceline if isinstance(root.sourceline, int) else None
-        raise FormatError(f"{label_path}: not a PDS4 product label (root element {tag})", line=line)
+        raise FormatError(f"{label_path}: {not_a_label(root)}", line=line)
     abs_label, label_dir = _locate(label_path)
     product = Product(lid="", vid="", product_class=root.tag[len(_P) :], label_path=abs_label)
     state = _State(label_dir, discipline)

@@ -28,7 +28,7 @@ from lxml import etree
 
 from ..errors import FormatError, PathNotFound, UserError
 from ..formats.files import read_whole
-from ..formats.pds4 import is_pds4_label, product_from_tree
+from ..formats.pds4 import is_pds4_label, not_a_label, product_from_tree
 from ..formats.tables import TableDef, delimiter_char, tables_from_tree
 from ..formats.xmlsafe import parse_xml
 from ..model import Finding, Product
@@ -158,7 +158,7 @@ def _check_label(path: str, opts: Options) -> _Checked:
     try:
         root = parse_xml(data, path)
         if not is_pds4_label(root):
-            raise FormatError(f"{path}: not a PDS4 product label (root element {root.tag})", line=1)
+            raise FormatError(f"{path}: {not_a_label(root)}", line=1)
         product = product_from_tree(root, path)
     except FormatError as exc:
         return _Checked([lr.finding("invalid_label", exc.about(path), path, line=exc.line)], None)
