@@ -468,3 +468,24 @@ def test_a_product_root_outside_the_pds4_namespace_is_a_broken_label(data_dir: P
     assert "Product_Observational is in no namespace" in report.findings[0].message
     (checked,) = validate_paths([header]).all_findings()
     assert checked.message_id == MSG_INVALID_LABEL and "in no namespace" in checked.message
+
+
+def test_change_level_labels_are_read_when_they_hold_xml(data_dir: Path, tmp_path: Path) -> None:
+    """Chang'e releases name a product's label after its level (``x.2BL`` beside ``x.2B``). A real PDS4
+    label under such a name is ingested and validated like any; a file so named that holds no XML is
+    not taken for a label by ingest (validate, which checks every label name in a folder, reports it)."""
+    from lunarchive.validate import validate_paths
+
+    src = corpus_file("pds4/invalid/esa_test_filesize_mismatch/minimal_test_product_good2.xml")
+    tree = tmp_path / "ce"
+    tree.mkdir()
+    shutil.copy(src, tree / "minimal_test_product_good2.2BL")
+    shutil.copy(src.with_suffix(".tab"), tree / "minimal_test_product_good2.tab")
+    (tree / "binary.2CL").write_bytes(b"\x00\x01\x02 not a label")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [tree])
+    assert (report.added, report.failed) == (1, 0)
+    assert {f.message_id for f in report.findings} >= {"error.label.filesize_mismatch"}
+    checked = {Path(p.path).name: {f.message_id for f in p.findings} for p in validate_paths([tree]).products}
+    assert "error.label.filesize_mismatch" in checked["minimal_test_product_good2.2BL"]
+    assert checked["binary.2CL"] == {MSG_INVALID_LABEL}  # validate, told to, checks every label name

@@ -22,7 +22,7 @@ from typing import Any
 from . import validate as validation
 from .config import Archive
 from .errors import CatalogError, PathNotFound
-from .formats import clementine_index, pds3
+from .formats import clementine_index, pds3, pds4
 from .formats.files import open_regular
 from .ingest_work import LABEL_KINDS, MSG, Context, Kind, Prepared, prepared_results
 from .model import Finding, Product
@@ -41,7 +41,7 @@ _PARALLEL_FROM = 64
 Progress = Callable[[str, int, int | None], None]
 """Called as ``progress(stage, done, total)``; ``total`` is None while the walk is still finding labels."""
 
-_PDS4_SUFFIXES = (".xml", ".lblx")
+_PDS4_SUFFIXES = pds4.LABEL_SUFFIXES
 _PDS3_SUFFIXES = (".lbl",)
 _ATTACHED_SUFFIXES = (".img", ".imq", ".dat", ".qub", ".cub")
 
@@ -134,6 +134,12 @@ def _kind_of(path: str, name: str) -> Kind | None:
         return "pds4"
     if low.endswith(_PDS3_SUFFIXES):
         return "pds3"
+    if pds4.is_level_label_name(low):  # a Chang'e level label (x.2BL): PDS4 when it holds XML
+        try:
+            with open_regular(path) as fh:
+                return "pds4" if fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
+        except OSError:
+            return None
     if low.endswith(_ATTACHED_SUFFIXES):
         try:
             with open_regular(path) as fh:

@@ -90,6 +90,22 @@ _BBOX_SIDES = ("west", "south", "east", "north")
 _MISSING: Any = object()
 
 
+LABEL_SUFFIXES = (".xml", ".lblx")
+_LEVEL_LABEL = re.compile(r"\.\d[a-z]?l$", re.I).search
+"""CNSA's Chang'e releases name a product's XML label after its level: ``x.2BL`` beside ``x.2B``."""
+
+
+def is_label_name(name: str) -> bool:
+    """Whether a file name is one PDS4 labels are given: ``.xml``, ``.lblx``, or a Chang'e level label
+    (``.2AL``, ``.2BL``, ``.2CL``...; ingest reads one only when it begins with XML)."""
+    return name.lower().endswith(LABEL_SUFFIXES) or _LEVEL_LABEL(name) is not None
+
+
+def is_level_label_name(name: str) -> bool:
+    """A Chang'e level label's name (``.2BL``): a PDS4 label only if the file holds XML."""
+    return _LEVEL_LABEL(name) is not None
+
+
 def is_pds4_label(root: _Element) -> bool:
     """True when ``root`` is a ``Product_*`` element in the PDS4 common namespace."""
     tag = root.tag

@@ -28,7 +28,7 @@ from lxml import etree
 
 from ..errors import FormatError, PathNotFound, UserError
 from ..formats.files import read_whole
-from ..formats.pds4 import is_pds4_label, not_a_label, product_from_tree
+from ..formats.pds4 import is_label_name, is_pds4_label, not_a_label, product_from_tree
 from ..formats.tables import TableDef, delimiter_char, tables_from_tree
 from ..formats.xmlsafe import parse_xml
 from ..model import Finding, Product
@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 RULE_SETS = ("pds4.label", "pds4.folder", "pds4.collection", "pds4.bundle")
-_LABEL_SUFFIXES = (".xml", ".lblx")
 _P = "{http://pds.nasa.gov/pds4/pds/v1}"
 _ROOT_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(Product_Bundle|Product_Collection)[\s>]")
 
@@ -220,7 +219,7 @@ def _run_target(target: Path, rule_set: str | None, opts: Options, report: Repor
     files, _ = br.crawl(str(target))
     n = b = 0
     for f in files:
-        if f.lower().endswith(_LABEL_SUFFIXES):
+        if is_label_name(f):
             checked = _check_label(f, opts)
             report.products.append(_result(f, checked))
             n, b = n + 1, b + checked.table_bytes
@@ -256,7 +255,7 @@ def _root_class(path: Path) -> str | None:
 
 def _detect_rule_set(directory: Path) -> str:
     classes = {
-        _root_class(p) for p in directory.iterdir() if p.is_file() and p.suffix.lower() in _LABEL_SUFFIXES
+        _root_class(p) for p in directory.iterdir() if p.is_file() and is_label_name(p.name)
     }
     if "Product_Bundle" in classes:
         return "pds4.bundle"
@@ -267,7 +266,7 @@ def _run_tree(
     root: str, rule_set: str, opts: Options, report: Report, main_label: str | None = None
 ) -> tuple[int, int]:
     files, dirs = br.crawl(root)
-    labels = [f for f in files if f.lower().endswith(_LABEL_SUFFIXES)]
+    labels = [f for f in files if is_label_name(f)]
     members: list[br.Member] = []
     table_bytes = 0
     for path in labels:
@@ -359,7 +358,7 @@ def tree_findings(products: list[Product], root: str | Path) -> list[Finding]:
                 m.inventory_records = p.extra.get("inventory_records")
         members.append(m)
     files, dirs = br.crawl(root_s)
-    labels = {f for f in files if f.lower().endswith(_LABEL_SUFFIXES)}
+    labels = {f for f in files if is_label_name(f)}
     has_bundle = any(m.product.product_class == "Product_Bundle" for m in members)
     rule = "pds4.bundle" if has_bundle else "pds4.collection"
     return _integrity(root_s, rule, files, dirs, labels, members, None)
