@@ -368,3 +368,11 @@ def test_field_format_is_a_description_and_validation_format_a_rule(diviner: tup
     assert set(loose) == {"warning:warning.table.field_value_format_precision_mismatch"}
     strict = with_format(b"<field_format>%17.9f</field_format><validation_format>%17.12f</validation_format>")
     assert set(strict) == {"error:error.table.field_value_format_precision_mismatch"}
+
+
+def test_nasa_validate_case_github837_special_constants_of_other_types() -> None:
+    """NASA validate's own regression case github837 (its files, unchanged): special constants that are not
+    of their field's data type pass; validate's feature file expects no error and no warning."""
+    label = Path(__file__).parent / "data/github/pds4/validate_github837/x.xml"
+    report = validate_paths([label])
+    assert [(f.message_id, f.message) for f in report.all_findings() if f.severity in ("error", "warning")] == []
