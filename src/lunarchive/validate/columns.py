@@ -28,7 +28,7 @@ from .values import (
     _int_values,
     _run,
     format_problems,
-    text_formats,
+    text_format,
 )
 
 __all__ = ["Cells", "TablePlan"]
@@ -122,7 +122,7 @@ class TablePlan:
         together = []
         for k in np.flatnonzero(numeric):
             c, f = self._numeric[int(cols[k])], self.fields[int(cols[k])]
-            if not c.formats and c._range and f.data_type in _DECIMAL:
+            if c.format is None and c._range and f.data_type in _DECIMAL:
                 together.append(int(k))  # limits only, decimal text: checked with the others below
             else:
                 found[k] = self._numbers_dirty(int(cols[k]), raw[:, k], good[:, k])
@@ -137,13 +137,13 @@ class TablePlan:
         values = raw[good]
         if values.size == 0:
             return False
-        if c.formats:
-            verdicts = self._verdicts[("format", c.formats)]
+        if c.format is not None:
+            verdicts = self._verdicts[("format", c.format)]
             for u in np.unique(values):
                 bad = verdicts.get(u)
                 if bad is None:
                     text = u.decode("latin-1").strip("\x00")
-                    bad = bool(format_problems(text.strip(), text, c.formats))
+                    bad = bool(format_problems(text.strip(), text, c.format))
                     if len(verdicts) < _VALUE_CACHE:
                         verdicts[u] = bad
                 if bad:
@@ -264,10 +264,10 @@ def _key(f: FieldDef, kind: str) -> tuple[object, ...] | None:
             limits = (f.minimum, f.maximum, f.valid_minimum, f.valid_maximum)
             ranged = any(v is not None for v in limits)
             return ("always",) if ranged and np_type.lstrip("<>")[0] != "c" else None
-    fmt = text_formats(f, kind)
+    fmt = text_format(f, kind)
     if dtype in _AUTOMATA:
         return ("auto", dtype)
-    if dtype in _COMPILED or fmt or f.max_length is not None:
+    if dtype in _COMPILED or fmt is not None or f.max_length is not None:
         return ("value", dtype, fmt, f.max_length, tuple(sorted(f.constants)))  # constants pass _value_ok
     if dtype.startswith("ASCII"):
         return ("ascii",)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..formats.tables import BINARY_DTYPES, BIT_TYPES, FieldDef, parse_number
 
-__all__ = ["ColumnChecker", "Problem", "text_formats"]
+__all__ = ["ColumnChecker", "Problem", "text_format"]
 
 TYPE_MISMATCH = "error.table.field_value_data_type_mismatch"
 OUT_OF_RANGE = "error.table.field_value_out_of_min_max_range"
@@ -34,8 +34,8 @@ NOT_LEFT = "error.table.field_value_not_left_justified"
 _ADVISORY = {m: "warning." + m.removeprefix("error.") for m in (TOO_LONG, PRECISION, SPECIFIER, NOT_RIGHT, NOT_LEFT)}
 """The same findings about a ``field_format``, which only describes values: warnings (validate 3.5 on)."""
 
-Formats = tuple[tuple[str, bool], ...]
-"""The formats a field's text values are checked against: (format, advisory), advisory for field_format."""
+Format = tuple[str, bool]
+"""The format a field's text values are checked against: (format, advisory); advisory for a field_format."""
 
 
 @dataclass(slots=True)
@@ -170,7 +170,7 @@ class ColumnChecker:
         "f",
         "kind",
         "report",
-        "formats",
+        "format",
         "_constants",
         "_bit_constants",
         "_text_constants",
@@ -182,7 +182,7 @@ class ColumnChecker:
 
     def __init__(self, f: FieldDef, kind: str, report: Callable[[Problem], None]) -> None:
         self.f, self.kind, self.report = f, kind, report
-        self.formats = text_formats(f, kind)
+        self.format = text_format(f, kind)
         self._constants = _NO_CONSTANTS
         self._bit_constants: list[int] = []
         self._text_constants = frozenset(_clean(c.encode("latin-1", "replace")) for c in f.constants)
@@ -201,7 +201,7 @@ class ColumnChecker:
     @property
     def checks_numbers(self) -> bool:
         """Whether well-formed numeric text goes on to the format and minimum/maximum checks."""
-        return self._range or bool(self.formats)
+        return self._range or self.format is not None
 
     # ----------------------------------------------------------------------------------- text values
 
@@ -228,7 +228,7 @@ class ColumnChecker:
             for i in bad:
                 self._mismatch(_rec(first, i), _decode(codes[i]), "ASCII characters only")
         regex = _COMPILED.get(dtype)
-        if regex is not None or self.formats or self.f.max_length is not None:
+        if regex is not None or self.format is not None or self.f.max_length is not None:
             self._by_value(codes, first, regex)
 
     def _numbers_from_text(self, codes: np.ndarray, rows: np.ndarray, first: First) -> None:
@@ -237,8 +237,8 @@ class ColumnChecker:
         raw = _as_bytes(codes[rows])
         if (codes[rows] == 34).any():
             raw = np.char.strip(np.char.strip(raw), b'"')
-        if self.formats:
-            self._formats(raw, rows, first)
+        if self.format is not None:
+            self._formats(raw, rows, first, self.format)
         if self._range:
             values = raw.astype(np.float64) if self.f.data_type == "ASCII_Real" else _int_values(raw, self.f)
             self._check_range(values, rows, first, raw)
@@ -273,7 +273,7 @@ class ColumnChecker:
             return False
         if regex is not None and not regex.fullmatch(value):
             return False
-        return not (self.formats and format_problems(value, raw.decode("latin-1").strip("\x00"), self.formats))
+        return self.format is None or not format_problems(value, raw.decode("latin-1").strip("\x00"), self.format)
 
     def _explain(self, record: int, raw: bytes, regex: re.Pattern[str] | None) -> None:
         value = _clean(raw)
@@ -289,14 +289,15 @@ class ColumnChecker:
             )
         if value.upper() in _INF_NAN or (regex is not None and not regex.fullmatch(value)):
             self._mismatch(record, value, regex.pattern if regex else "no INF/NaN")
-        for message_id, text in format_problems(value, raw.decode("latin-1").strip("\x00"), self.formats):
-            self.report(Problem(message_id, record, f"{where}: {text}"))
+        if self.format is not None:
+            for message_id, text in format_problems(value, raw.decode("latin-1").strip("\x00"), self.format):
+                self.report(Problem(message_id, record, f"{where}: {text}"))
 
-    def _formats(self, raw: np.ndarray, rows: np.ndarray, first: First) -> None:
+    def _formats(self, raw: np.ndarray, rows: np.ndarray, first: First, fmt: Format) -> None:
         uniq, inverse = np.unique(raw, return_inverse=True)
         for k, u in enumerate(uniq):
             text = u.decode("latin-1").strip("\x00")
-            problems = format_problems(text.strip(), text, self.formats)
+            problems = format_problems(text.strip(), text, fmt)
             if not problems:
                 continue
             for i in np.flatnonzero(inverse.ravel() == k):
@@ -406,24 +407,16 @@ class ColumnChecker:
                 )
 
 
-def text_formats(f: FieldDef, kind: str) -> Formats:
+def text_format(f: FieldDef, kind: str) -> Format | None:
     """The format a text value of ``f`` is checked against in a table of ``kind``, as validate checks it
     (since 3.5): a character table's ``validation_format`` exactly (errors); otherwise the ``field_format``
     of a character or delimited table as a description (warnings; its precision is a maximum); none in a
     binary table, where ``field_format`` only says how to print a value."""
     if kind == "binary":
-        return ()
+        return None
     if kind == "character" and f.validation_format:
-        return ((f.validation_format, False),)
-    return ((f.field_format, True),) if f.field_format else ()
-
-
-def format_problems(value: str, untrimmed: str, formats: Formats) -> list[tuple[str, str]]:
-    """``_format_problems`` of a value against each of a field's formats."""
-    out: list[tuple[str, str]] = []
-    for fmt, advisory in formats:
-        out += _format_problems(value, untrimmed, fmt, advisory)
-    return out
+        return f.validation_format, False
+    return (f.field_format, True) if f.field_format else None
 
 
 def _rec(first: First, i: int | np.integer) -> int:
@@ -492,9 +485,10 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
-def _format_problems(value: str, untrimmed: str, fmt: str, advisory: bool = False) -> list[tuple[str, str]]:
-    """Problems of ``value`` against a PDS4 format such as ``%-7.3f`` (validate's checkFormat). ``advisory``
-    (a field_format): warnings, and fewer digits than the precision are fine (it is a maximum)."""
+def format_problems(value: str, untrimmed: str, format_: Format) -> list[tuple[str, str]]:
+    """Problems of ``value`` against a PDS4 format such as ``%-7.3f`` (validate's checkFormat). An advisory
+    format (a field_format) gives warnings, and fewer digits than its precision are fine (a maximum)."""
+    fmt, advisory = format_
     m = _FORMAT.fullmatch(fmt.strip())
     if m is None or not value:
         return []
