@@ -19,6 +19,7 @@ from lxml import etree
 
 from ..formats.tables import TableDef, line_of
 from ..model import FileRef, Finding, Product, Severity
+from .values import _COMPILED
 
 __all__ = [
     "MSG",
@@ -479,8 +480,9 @@ def check_image(path: str, label_path: str | None = None, lidvid: str | None = N
 
 # ------------------------------------------------------------------------------------------ identifiers
 
-_LID = re.compile(r"urn:[a-z]+:[a-z]+:(?:[0-9a-z\-._]:?)+")
-"""The schema's pattern for a LID (pds:ASCII_LID): lowercase letters, digits, ``-._`` and ``:``."""
+_LID = _COMPILED["ASCII_LID"]
+"""The schema's pattern for a LID (pds:ASCII_LID, as table values are checked): lowercase letters, digits,
+``-._`` and ``:``."""
 
 
 def check_lid(product: Product, root: etree._Element, label_path: str) -> list[Finding]:
