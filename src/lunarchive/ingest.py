@@ -135,30 +135,24 @@ def _kind_of(path: str, name: str) -> Kind | None:
     if low.endswith(_PDS3_SUFFIXES):
         return "pds3"
     if pds4.is_level_label_name(low):  # a Chang'e level label (x.2BL): PDS4 when it holds XML
-        try:
-            with open_regular(path) as fh:
-                return "pds4" if fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
-        except OSError:
-            return None
+        head = _head(path, 64)
+        return "pds4" if head is not None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
     if low.endswith(_ATTACHED_SUFFIXES):
-        try:
-            with open_regular(path) as fh:
-                head = fh.read(64)
-        except OSError:
-            return None
-        return "pds3" if pds3.is_pds3_label(Path(path), head) else None
-    if low.endswith(".csv"):
-        return "clementine_index" if _index_head(path) else None
+        head = _head(path, 64)
+        return "pds3" if head is not None and pds3.is_pds3_label(Path(path), head) else None
+    if low.endswith(".csv"):  # a Clementine product index table, recognised by its header row
+        head = _head(path, 200)
+        return "clementine_index" if head is not None and clementine_index.index_kind(head) is not None else None
     return None
 
 
-def _index_head(path: str) -> bool:
-    """Whether a CSV is a Clementine product index table (recognised by its header row)."""
+def _head(path: str, n: int) -> bytes | None:
+    """The first ``n`` bytes of a regular file (None when it cannot be read or is no regular file)."""
     try:
         with open_regular(path) as fh:
-            return clementine_index.index_kind(fh.read(200)) is not None
+            return fh.read(n)
     except OSError:
-        return False
+        return None
 
 
 def _one_index_per_dir(candidates: Iterable[tuple[str, Kind]]) -> Iterator[tuple[str, Kind]]:
