@@ -110,13 +110,11 @@ class Worker:
             if kind == "pds4":
                 data = read_whole(path)
                 root = parse_xml(data, path)
-                if not pds4.is_pds4_label(root):
-                    if pds4.looks_like_a_label(root):  # a Product_* outside the PDS4 namespace: a broken label
-                        line = root.sourceline if isinstance(root.sourceline, int) else None
-                        return [_failure(path, MSG["invalid_label"], pds4.not_a_label(root), line, timings)]
+                if not pds4.looks_like_a_label(root):
                     note = Finding(MSG["not_product"], "XML file is not a PDS4 product label; skipped", path, "info")
                     return [Prepared(path, findings=[note], timings=timings)]
-                product = pds4.product_from_tree(root, path, discipline=False)  # shown from the kept label
+                # shown from the kept label; a Product_* outside the PDS4 namespace is refused here, as broken
+                product = pds4.product_from_tree(root, path, discipline=False)
             else:
                 data = read_whole(path) if path.lower().endswith(_PDS3_DETACHED) else odl.label_bytes(Path(path))
                 product = pds3.parse_label(Path(path), data=data)
