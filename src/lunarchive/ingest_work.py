@@ -51,8 +51,9 @@ MSG = {
     "not_product": "info.validation.general",
 }
 
-LABEL_KINDS = ("PDS4 labels end in .xml or .lblx; PDS3 labels end in .lbl or begin with PDS_VERSION_ID; "
-               "Clementine index tables are .csv files with their header row")
+LABEL_KINDS = ("PDS4 labels end in .xml or .lblx, or are Chang'e level labels such as .2BL holding XML; PDS3 "
+               "labels end in .lbl or begin with PDS_VERSION_ID; Clementine index tables are .csv files with their "
+               "header row")
 """What ingest takes for a label, as findings about files and trees it passed over say."""
 
 _PDS3_DETACHED = (".lbl",)
