@@ -679,16 +679,10 @@ def _corners(el: _Element, p: Product, state: _State) -> None:
     rank = _CORNER_SETS[local]
     if state.corner_rank >= rank:
         return
-    ns = el.tag[: el.tag.index("}") + 1] if el.tag[:1] == "{" else ""
-    texts = {c.tag: _text(c) for c in _kids(el)}
+    numbers = _child_numbers(el, [f"{corner}_{axis}" for corner in _CORNERS for axis in ("longitude", "latitude")])
     corners = []
     for corner in _CORNERS:
-        pair = []
-        for axis in ("longitude", "latitude"):
-            try:
-                pair.append(float(texts.get(f"{ns}{corner}_{axis}") or "nan"))
-            except ValueError:
-                pair.append(float("nan"))
+        pair = [numbers[f"{corner}_longitude"], numbers[f"{corner}_latitude"]]
         if pair[0] != pair[0] or pair[1] != pair[1]:
             state.problems.append(f"{local} on line {el.sourceline}: no usable {corner} latitude/longitude")
             return
@@ -721,21 +715,29 @@ def _target_name(el: _Element, p: Product, state: _State) -> None:
 def _bbox(el: _Element, p: Product, state: _State) -> None:
     if state.have_bbox:
         return
-    ns = el.tag[: el.tag.index("}") + 1]
-    texts = {c.tag: _text(c) for c in _kids(el)}
-    values: dict[str, float] = {}
-    for side in _BBOX_SIDES:
-        text = texts.get(f"{ns}{side}_bounding_coordinate")
-        try:
-            values[side] = float(text) if text is not None else float("nan")
-        except ValueError:
-            values[side] = float("nan")
+    numbers = _child_numbers(el, [f"{side}_bounding_coordinate" for side in _BBOX_SIDES])
+    values = {side: numbers[f"{side}_bounding_coordinate"] for side in _BBOX_SIDES}
     bad = [side for side, v in values.items() if v != v]
     if bad:
         state.problems.append(f"Bounding_Coordinates on line {el.sourceline}: no usable {', '.join(bad)}")
         return
     state.have_bbox = True
     p.bbox = BBox(west=values["west"], south=values["south"], east=values["east"], north=values["north"])
+
+
+def _child_numbers(el: _Element, names: list[str]) -> dict[str, float]:
+    """The numbers of ``el``'s children of these local names (in ``el``'s namespace); NaN for a child that is
+    absent, blank or not a number."""
+    ns = el.tag[: el.tag.index("}") + 1] if el.tag[:1] == "{" else ""
+    texts = {c.tag: _text(c) for c in _kids(el)}
+    out: dict[str, float] = {}
+    for name in names:
+        text = texts.get(ns + name)
+        try:
+            out[name] = float(text) if text is not None else float("nan")
+        except ValueError:
+            out[name] = float("nan")
+    return out
 
 
 _IN_CONTEXT: dict[str, _Handler] = {
