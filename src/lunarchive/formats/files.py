@@ -14,11 +14,8 @@ def read_whole(path: str) -> bytes:
     """The bytes of the file at ``path``, read with one ``read`` of its size (a file that grows meanwhile is
     read to its end, one that shrinks to where it now ends): about a third of what ``open().read()`` costs
     for a label of a few kB, as no buffered reader is built."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a pipe named like a label: no hang
+    fd, st = _open(path)  # a directory is let through: read says so
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):  # a directory: read says so
-            raise OSError(errno.EINVAL, "not a regular file (a pipe, socket or device)")
         size = st.st_size
         data = os.read(fd, size + 1)
         if len(data) == size:  # the whole file, and nothing after it
@@ -34,11 +31,25 @@ def read_whole(path: str) -> bytes:
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     """``open(path, "rb")`` for a regular file; OSError (EINVAL) for a pipe, socket or device, which is never
     left waiting for a writer. For readers that take a file's first bytes only (attached labels, headers)."""
+    fd, st = _open(path)
+    if not stat.S_ISREG(st.st_mode):  # a directory
+        os.close(fd)
+        raise OSError(errno.EINVAL, _NOT_REGULAR)
+    return os.fdopen(fd, "rb")
+
+
+_NOT_REGULAR = "not a regular file (a pipe, socket or device)"
+
+
+def _open(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """A descriptor and the status of a regular file or directory, opened without waiting (a pipe named
+    like a label would wait for a writer); OSError (EINVAL) for anything else."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file (a pipe, socket or device)")
-        return os.fdopen(fd, "rb")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            raise OSError(errno.EINVAL, _NOT_REGULAR)
     except BaseException:
         os.close(fd)
         raise
+    return fd, st
