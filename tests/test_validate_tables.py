@@ -18,6 +18,7 @@ from lunarchive.formats.tables import DelimitedReader, FixedReader, tables_from_
 from lunarchive.formats.xmlsafe import parse_xml
 from lunarchive.validate import validate_paths
 from lunarchive.validate.table_rules import check_table_content
+from lunarchive.validate.values import format_ok, format_problems
 
 from .conftest import corpus_file
 
@@ -376,3 +377,16 @@ def test_nasa_validate_case_github837_special_constants_of_other_types() -> None
     label = Path(__file__).parent / "data/github/pds4/validate_github837/x.xml"
     report = validate_paths([label])
     assert [(f.message_id, f.message) for f in report.all_findings() if f.severity in ("error", "warning")] == []
+
+
+@pytest.mark.parametrize("fmt", ["%7.3f", "%-7.3f", "%+7.3f", "%5d", "%-5o", "%10.4e", "%10.4E", "%8x", "%12s", "%6.0f",
+                                 "%17.12f", "not a format"])
+@pytest.mark.parametrize("advisory", [True, False])
+def test_format_ok_is_format_problems_finding_nothing(fmt: str, advisory: bool) -> None:
+    """The quick verdict the whole-chunk pass uses agrees with the full check, message for message absent."""
+    values = ["1.234", "1.2345", ".5", "5.", "-0.001", "+3", "1e5", "1.5E-03", "12.3456e+10", "abc", "ff", "0x1F",
+              "123456789", "1.", "1.23e", "0.000", "7.0e0", "1.2.3", "2456661.083333990", "-.99", "N/A", ""]
+    for value in values:
+        for untrimmed in (value, f" {value}", f"{value} ", f"\t{value}"):
+            fmt_ = (fmt, advisory)
+            assert format_ok(value, untrimmed, fmt_) == (not format_problems(value, untrimmed, fmt_))

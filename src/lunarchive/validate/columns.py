@@ -27,7 +27,7 @@ from .values import (
     _as_bytes,
     _int_values,
     _run,
-    format_problems,
+    format_ok,
     text_format,
 )
 
@@ -143,7 +143,7 @@ class TablePlan:
                 bad = verdicts.get(u)
                 if bad is None:
                     text = u.decode("latin-1").strip("\x00")
-                    bad = bool(format_problems(text.strip(), text, c.format))
+                    bad = not format_ok(text.strip(), text, c.format)
                     if len(verdicts) < _VALUE_CACHE:
                         verdicts[u] = bad
                 if bad:

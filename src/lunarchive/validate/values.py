@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -154,6 +155,8 @@ _FORMAT = re.compile(r"%([+-])?(\d+)(\.(\d+))?([doxfeEs])")
 _F_VALUE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _E_VALUE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)[Ee][+-]?\d+")
 _D_VALUE = re.compile(r"[+-]?\d+")
+_HEX_VALUE = re.compile(r"[0-9a-fA-F]+")
+_SPEC_VALUE = {"e": _E_VALUE, "E": _E_VALUE, "f": _F_VALUE, "d": _D_VALUE, "o": _D_VALUE}
 
 
 _NO_CONSTANTS = np.zeros(0, float)
@@ -273,7 +276,7 @@ class ColumnChecker:
             return False
         if regex is not None and not regex.fullmatch(value):
             return False
-        return self.format is None or not format_problems(value, raw.decode("latin-1").strip("\x00"), self.format)
+        return self.format is None or format_ok(value, raw.decode("latin-1").strip("\x00"), self.format)
 
     def _explain(self, record: int, raw: bytes, regex: re.Pattern[str] | None) -> None:
         value = _clean(raw)
@@ -297,9 +300,9 @@ class ColumnChecker:
         uniq, inverse = np.unique(raw, return_inverse=True)
         for k, u in enumerate(uniq):
             text = u.decode("latin-1").strip("\x00")
-            problems = format_problems(text.strip(), text, fmt)
-            if not problems:
+            if format_ok(text.strip(), text, fmt):
                 continue
+            problems = format_problems(text.strip(), text, fmt)
             for i in np.flatnonzero(inverse.ravel() == k):
                 where = f"record {_rec(first, rows[i])}, field {self.f.number} ({self.f.name})"
                 for message_id, msg in problems:
@@ -485,25 +488,55 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
+@lru_cache(maxsize=256)
+def _parsed_format(fmt: str) -> tuple[str | None, int, int | None, str, re.Pattern[str] | None] | None:
+    """(justification, width, precision, specifier, value pattern) of a PDS4 format such as ``%-7.3f``
+    (None when it is not one: nothing is checked against it); worked out once per format."""
+    m = _FORMAT.fullmatch(fmt.strip())
+    if m is None:
+        return None
+    spec = m.group(5)
+    pattern = _HEX_VALUE if spec == "x" else _SPEC_VALUE.get(spec)
+    return m.group(1), int(m.group(2)), None if m.group(4) is None else int(m.group(4)), spec, pattern
+
+
+def _digits(value: str) -> int:
+    """Digits after the decimal point of a value's mantissa."""
+    cut = min((k for k in (value.find("e"), value.find("E")) if k >= 0), default=len(value))
+    point = value.find(".", 0, cut)
+    return cut - point - 1 if point >= 0 else 0
+
+
+def format_ok(value: str, untrimmed: str, format_: Format) -> bool:
+    """Whether ``format_problems`` finds nothing (without building its messages: most values are fine)."""
+    parsed = _parsed_format(format_[0])
+    if parsed is None or not value:
+        return True
+    justify, width, precision, spec, pattern = parsed
+    if len(value) > width or (pattern is not None and pattern.fullmatch(value) is None):
+        return False
+    if justify == "+" and untrimmed[-1:].isspace() or justify == "-" and untrimmed[:1].isspace():
+        return False
+    if precision is not None and spec in "feE":
+        digits = _digits(value)
+        return digits <= precision if format_[1] else digits == precision
+    return True
+
+
 def format_problems(value: str, untrimmed: str, format_: Format) -> list[tuple[str, str]]:
     """Problems of ``value`` against a PDS4 format such as ``%-7.3f`` (validate's checkFormat). An advisory
     format (a field_format) gives warnings, and fewer digits than its precision are fine (a maximum)."""
     fmt, advisory = format_
-    m = _FORMAT.fullmatch(fmt.strip())
-    if m is None or not value:
+    parsed = _parsed_format(fmt)
+    if parsed is None or not value:
         return []
     out: list[tuple[str, str]] = []
-    justify, width, precision, spec = m.group(1), int(m.group(2)), m.group(4), m.group(5)
+    justify, width, precision, spec, pattern = parsed
     if justify == "+" and untrimmed != untrimmed.rstrip():
         out.append((NOT_RIGHT, f"the value {untrimmed!r} is not right-justified"))
     elif justify == "-" and untrimmed != untrimmed.lstrip():
         out.append((NOT_LEFT, f"the value {untrimmed!r} is not left-justified"))
-    pattern = {"e": _E_VALUE, "E": _E_VALUE, "f": _F_VALUE, "d": _D_VALUE, "o": _D_VALUE}.get(spec)
-    if spec == "x":
-        ok = re.fullmatch(r"[0-9a-fA-F]+", value) is not None
-    else:
-        ok = pattern is None or pattern.fullmatch(value) is not None
-    if not ok:
+    if pattern is not None and pattern.fullmatch(value) is None:
         out.append((SPECIFIER, f"the value {value!r} does not match the field format specifier {spec!r}"))
     if len(value) > width:
         out.append(
@@ -514,9 +547,8 @@ def format_problems(value: str, untrimmed: str, format_: Format) -> list[tuple[s
             )
         )
     if precision is not None and spec in "feE":
-        mantissa = re.split("[eE]", value, maxsplit=1)[0]
-        digits = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
-        if digits > int(precision) if advisory else digits != int(precision):
+        digits = _digits(value)
+        if digits > precision if advisory else digits != precision:
             out.append(
                 (
                     PRECISION,
