@@ -423,3 +423,16 @@ def test_a_map_projections_centre_is_not_the_images() -> None:
     product = pds3.parse_label(label)
     assert "center" not in product.extra
     assert product.extra["lat_range"] == [50.00048828, 51.0] and product.extra["lon_range"] == [124.0, 124.99951172]
+
+
+def test_a_time_that_names_no_instant_is_a_warning(tmp_path: Path) -> None:
+    """The real LROC NAC label with its START_TIME moved to day 366 of a common year: kept as written, noted,
+    and the stop time (still good) is not."""
+    src = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl")
+    label = tmp_path / src.name
+    label.write_bytes(src.read_bytes().replace(b"= 2009-07-30T12:20:38.185", b"= 2009-366T12:20:38.185", 1))
+    product = pds3.parse_label(label)
+    assert product.start == "2009-366T12:20:38.185"
+    notes = [(m, text) for m, text, _ in pds3.label_notes(product)]
+    assert len(notes) == 1 and notes[0][0] == pds3.BAD_TIME
+    assert "START_TIME '2009-366T12:20:38.185'" in notes[0][1] and "day of year 366 is not in 2009" in notes[0][1]

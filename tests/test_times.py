@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lunarchive.errors import InvalidQuery
-from lunarchive.times import normalize_utc, parse_utc
+from lunarchive.times import normalize_utc, parse_utc, time_problem
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,23 @@ def test_full_precision_shortcut_agrees_with_datetime_math(
     assert normalize_utc(text, end=end) == parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@pytest.mark.parametrize("text", ["2021-02-29T00:00:00Z", "2021-04-31T10:00:00.5Z", "2021-01-01T24:00:00Z"])
+@pytest.mark.parametrize("text", ["2021-02-29T00:00:00Z", "2021-04-31T10:00:00.5Z", "2021-01-01T24:00:00Z",
+                                  "2009-366T00:00:00", "2009-000", "2009-999T12:00"])
 def test_impossible_calendar_times_are_not_times(text: str) -> None:
     assert normalize_utc(text) is None
+    assert (time_problem(text) or (False, ""))[0]  # well-formed, naming no instant
+    with pytest.raises(InvalidQuery):
+        parse_utc(text)
+
+
+def test_day_of_year_bounds_follow_leap_years() -> None:
+    assert normalize_utc("2008-366T12:00:00") == "2008-12-31T12:00:00.000000Z"
+    assert normalize_utc("2009-365", end=True) == "2009-12-31T23:59:59.999999Z"
+    assert normalize_utc("2009-001") == "2009-01-01T00:00:00.000000Z"
+
+
+def test_time_problem_tells_malformed_from_impossible() -> None:
+    assert time_problem(None) is None and time_problem("N/A") is None and time_problem("2009-095T20:09:53.61") is None
+    assert time_problem("yesterday") == (False, "not an ISO 8601 time")
+    well_formed, reason = time_problem("2009-366T00:00:00") or (False, "")
+    assert well_formed and "day of year 366" in reason

@@ -197,3 +197,28 @@ def test_a_logical_identifier_that_is_no_lid_is_a_schema_error(tmp_path: Path, d
             ingest(archive, [label])
             shown = get_product(archive.catalog, f"{lid}::1.0")
         assert any("is not a PDS4 LID" in f["message"] for f in shown["findings"]), lid
+
+
+def test_label_times_that_name_no_instant_are_reported(tmp_path: Path, data_dir: Path) -> None:
+    """A real LRO LEND label with its stop time changed to a day that does not exist and its start time to
+    text that is no time: each leaves the product out of time searches, so both commands say so on its line
+    (no ISO 8601 form: the schema's pattern fails, an error; February 30: a warning)."""
+    from lunarchive.config import open_archive
+    from lunarchive.ingest import ingest
+    from lunarchive.query import Query
+    from lunarchive.search import get_product, search
+
+    src = corpus_file("pds4/lro/lend/lend_rdr_dld_20240615.xml")
+    data = src.read_bytes()
+    data = data.replace(b"<start_date_time>2024-06-15T00:00:00Z<", b"<start_date_time>2024-06-15 noon<")
+    data = data.replace(b"<stop_date_time>2024-06-15T23:59:59Z<", b"<stop_date_time>2024-02-30T23:59:59Z<")
+    (tmp_path / src.name).write_bytes(data)
+    found = [(f.message_id, f.line) for f in validate_paths([tmp_path / src.name]).all_findings()
+             if "is not a UTC time" in f.message]
+    assert found == [("error.label.schema", 30), ("warning.label.schema", 31)]
+    with open_archive(data_dir) as archive:
+        ingest(archive, [tmp_path / src.name])
+        shown = get_product(archive.catalog, "urn:nasa:pds:lro_lend:data_science_derived:lend_rdr_dld_20240615")
+        assert shown["stop"] == "2024-02-30T23:59:59Z"  # kept as the label gives it
+        assert search(archive.catalog, Query(start="2024-06-01", stop="2024-06-30")) == []
+    assert sorted(f["line"] for f in shown["findings"] if "is not a UTC time" in f["message"]) == [30, 31]

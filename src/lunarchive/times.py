@@ -7,12 +7,13 @@ Labels give times at any precision (``2004-08-13Z``, ``2001-10-31T01:04:31.00Z``
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidQuery
 
-__all__ = ["normalize_utc", "parse_utc"]
+__all__ = ["normalize_utc", "parse_utc", "time_problem"]
 
 _ISO = re.compile(
     r"^(?P<y>\d{4})(?:-(?:(?P<doy>\d{3})|(?P<m>\d{2})(?:-(?P<d>\d{2}))?))?"
@@ -36,7 +37,10 @@ def parse_utc(text: str, *, end: bool = False) -> datetime | None:
     g = m.groupdict()
     try:
         if g["doy"]:
-            base = datetime(int(g["y"]), 1, 1, tzinfo=UTC) + timedelta(days=int(g["doy"]) - 1)
+            year, doy = int(g["y"]), int(g["doy"])
+            if not 1 <= doy <= (366 if calendar.isleap(year) else 365):
+                raise ValueError(f"day of year {doy} is not in {year}")
+            base = datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=doy - 1)
         else:
             base = datetime(int(g["y"]), int(g["m"] or 1), int(g["d"] or 1), tzinfo=UTC)
         frac = (g["f"] or "")[:6].ljust(6, "0")
@@ -107,3 +111,17 @@ def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
     except InvalidQuery:
         return None
     return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def time_problem(text: str | None) -> tuple[bool, str] | None:
+    """Why a label's time cannot be read, or None when it can (or is a PDS null such as ``N/A``):
+    ``(well_formed, reason)``, ``well_formed`` telling a real form that names no instant (February 30,
+    day 366 of a common year, hour 24) from text that is no ISO 8601 time at all."""
+    if text is None or normalize_utc(text) is not None:
+        return None
+    try:
+        parse_utc(text)
+    except InvalidQuery as exc:
+        detail = exc.__cause__
+        return (True, str(detail)) if detail is not None else (False, "not an ISO 8601 time")
+    return None

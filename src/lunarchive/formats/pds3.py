@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ..model import BBox, FileRef, Product
+from ..times import time_problem
 from . import odl
 
 __all__ = [
@@ -123,6 +124,7 @@ MISSING_KEYWORD = "warning.pds3.missing_keyword"
 EMPTY_VALUE = "warning.pds3.empty_value"
 UNCLOSED = "warning.pds3.unclosed_block"
 ID_FROM_DEFAULT = "info.pds3.id_not_in_label"
+BAD_TIME = "warning.pds3.unreadable_time"
 
 
 def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
@@ -130,7 +132,8 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
 
     A label with neither PDS_VERSION_ID nor an SFDU header (``CCSD3ZF...`` labels of the PDS2 era) is ODL
     but not a whole PDS label; keywords written with no value (``KEY =``) are read as empty strings; an
-    OBJECT or GROUP still open at END is dropped with all it holds. These are warnings. Without DATA_SET_ID
+    OBJECT or GROUP still open at END is dropped with all it holds; a START/STOP_TIME that is no time leaves the
+    product out of time searches. These are warnings. Without DATA_SET_ID
     or PRODUCT_ID the LID is built from stand-ins, which is noted.
     """
     label = product.discipline
@@ -144,6 +147,12 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
         where = f" (opened on line {line})" if line else ""
         out.append((UNCLOSED, f"OBJECT or GROUP {name}{where} is still open at an END statement: pvl stops there "
                     "and drops it, so nothing from it on is read", line))
+    first = "START_TIME" if "START_TIME" in label or "IMAGE_TIME" not in label else "IMAGE_TIME"
+    for key, value in ((first, product.start), ("STOP_TIME", product.stop)):
+        problem = time_problem(value) if key != "STOP_TIME" or "STOP_TIME" in label else None
+        if problem is not None:
+            out.append((BAD_TIME, f"{key} {value!r} is not a UTC time ({problem[1]}); the product cannot be found "
+                        "by time", None))
     if _first(label.get("DATA_SET_ID")) is None:
         out.append((ID_FROM_DEFAULT, f"the label has no DATA_SET_ID: the LID {product.lid} names the data set "
                     "'unknown'", None))

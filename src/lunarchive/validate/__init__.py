@@ -100,6 +100,7 @@ def _product_level(
     out = lr.check_file_name(label_path)
     out += lr.check_label_notes(product, label_path)
     out += lr.check_lid(product, root, label_path)
+    out += lr.check_times(product, root, label_path)
     out += lr.check_file_references(product, label_path, root)
     tables = tables_from_tree(root, os.path.dirname(label_path))
     objects = lr.check_data_objects(root, tables, label_path, lidvid)

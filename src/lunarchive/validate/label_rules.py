@@ -19,6 +19,7 @@ from lxml import etree
 
 from ..formats.tables import TableDef, line_of
 from ..model import FileRef, Finding, Product, Severity
+from ..times import time_problem
 from .values import _COMPILED
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "check_inventory",
     "check_label_notes",
     "check_lid",
+    "check_times",
     "check_schematron_version_history",
     "file_md5",
     "finding",
@@ -60,6 +62,7 @@ MSG = {
     "png": "error.file.not_png_compliant",
     "schematron": "warning.label.schematron",
     "schema": "error.label.schema",
+    "schema_warning": "warning.label.schema",
 }
 """Message ids used by the product-level rules (keys of validate's ProblemType)."""
 
@@ -503,6 +506,24 @@ def check_lid(product: Product, root: etree._Element, label_path: str) -> list[F
             lidvid=product.lidvid,
         )
     ]
+
+
+def check_times(product: Product, root: etree._Element, label_path: str) -> list[Finding]:
+    """The label's start and stop times can be read: one that cannot leaves the product out of every time
+    search, so it is reported. Text that is no ISO 8601 time fails the schema's pattern, as validate says
+    (``error.label.schema``); a well-formed time that names no instant (February 30, day 366 of a common
+    year) passes the pattern, so it is a warning."""
+    out = []
+    for tag, value in (("start_date_time", product.start), ("stop_date_time", product.stop)):
+        problem = time_problem(value)
+        if problem is None:
+            continue
+        well_formed, reason = problem
+        el = next(root.iter(_P + tag), None)
+        out.append(finding("schema_warning" if well_formed else "schema",
+                           f"{tag} {value!r} is not a UTC time ({reason}); the product cannot be found by time",
+                           label_path, line=line_of(el) if el is not None else None, lidvid=product.lidvid))
+    return out
 
 
 # ------------------------------------------------------------------------------------- schematron
