@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -241,10 +242,13 @@ def test_lroc_nac_ids_times_and_attached_pointer() -> None:
     assert product.lid == "urn:lunarchive:pds3:lro-l-lroc-2-edr-v1.0:m103595705le"
     assert product.lidvid == "urn:lunarchive:pds3:lro-l-lroc-2-edr-v1.0:m103595705le::1.0"
     assert (product.start, product.stop) == ("2009-07-30T12:20:38.185", "2009-07-30T12:21:32.155")
-    assert product.instruments == ["LROC"] and product.instrument_hosts == ["LRO"]
+    assert product.instruments == ["LROC"] and product.instrument_hosts == ["LRO", "LUNAR RECONNAISSANCE ORBITER"]
     assert product.investigations == ["LUNAR RECONNAISSANCE ORBITER"] and product.targets == ["MOON"]
     assert product.title == "M103595705LE - LRO-L-LROC-2-EDR-V1.0"
-    assert product.files == []  # ^IMAGE = 2: the image follows the label in the same file
+    # ^IMAGE = 2: the image follows the label in the same file, which is then a data file of fixed-length records
+    [own] = product.files
+    assert (own.name, own.role, own.local_identifier, own.path) == (path.name, "data", "IMAGE", str(path.absolute()))
+    assert (own.records, own.declared_size) == (52225, 52225 * 5064)
     assert product.extra["pointers"] == [{"object": "IMAGE", "file": None, "offset": 2, "unit": "record"}]
     assert product.extra["product_type"] == "EDR" and product.extra["instrument_host_id"] == "LRO"
     assert product.extra["records"] == {"record_type": "FIXED_LENGTH", "record_bytes": 5064,
@@ -264,7 +268,8 @@ def test_m3_cropped_label_resolves_its_time_table() -> None:
     assert files["M3T20090630T083407_V03_RDN_cropped.IMG"].path is None  # not in the corpus
     assert files["L1B_NAV_DESC.ASC"].role == "document"
     assert len(product.files) == 8 and product.instruments == ["M3"]
-    assert product.investigations == ["CHANDRAYAAN-1"] and product.instrument_hosts == ["CH1-ORB"]
+    assert product.investigations == ["CHANDRAYAAN-1"]
+    assert product.instrument_hosts == ["CH1-ORB", "CHANDRAYAAN-1 ORBITER"]
     columns = product.discipline["UTC_FILE"]["UTC_TIME_TABLE"]["COLUMN"]
     assert [c["NAME"] for c in columns] == ["LINE NUMBER", "UTC_TIME", "YEAR", "DDOY"]
     assert product.discipline["SPACECRAFT_ORIENTATION"] == ["N/A", "N/A", "N/A"]
@@ -303,7 +308,10 @@ def test_hrsc_footprint_points_and_documents() -> None:
     product = pds3.parse_label(corpus_file("pds3/non_lunar/mex_hrsc/h5270_0000_ir2.lbl"))
     footprint = product.extra["footprint"]
     assert len(footprint) == 100 and footprint[0] == [78.2107, 25.9975] and footprint[-1] == footprint[0]
-    assert {f.role for f in product.files} == {"document"}
+    assert {(f.name, f.role) for f in product.files} == {
+        ("h5270_0000_ir2.lbl", "data"),  # ^IMAGE: attached (the label part of the image kept in the corpus)
+        ("MEX_ORIENTATION_DESC.TXT", "document"), ("MEX_POINTING_DESC.TXT", "document"), ("VICAR2.TXT", "document"),
+    }
     assert product.start == "2008-02-08T12:08:53.843Z"
 
 
@@ -318,7 +326,8 @@ def test_attached_label_is_read_up_to_end_only(tmp_path: Path) -> None:
     assert pds3.is_pds3_label(image, image.read_bytes()[:256])
     product = pds3.parse_label(image)
     assert product.lid == "urn:lunarchive:pds3:ody-m-thm-3-irrdr-v1.0:i74199019rdr"
-    assert product.files[0].name == "ODY_ORIENT_POINT.TXT" and product.files[0].role == "document"
+    assert [(f.name, f.role) for f in product.files] == [("ATTACHED.IMG", "data"), ("ODY_ORIENT_POINT.TXT", "document")]
+    assert product.files[0].declared_size == 2755 * 644  # FILE_RECORDS x RECORD_BYTES, fixed-length records
 
 
 def test_is_pds3_label(tmp_path: Path) -> None:
@@ -436,3 +445,72 @@ def test_a_time_that_names_no_instant_is_a_warning(tmp_path: Path) -> None:
     notes = [(m, text) for m, text, _ in pds3.label_notes(product)]
     assert len(notes) == 1 and notes[0][0] == pds3.BAD_TIME
     assert "START_TIME '2009-366T12:20:38.185'" in notes[0][1] and "day of year 366 is not in 2009" in notes[0][1]
+
+
+def test_measured_files_against_the_label(data_dir: Path) -> None:
+    """Ingest measures the file an attached label heads, and what files hold is held against the label: the
+    LEND tables (real, cut to a few records by NASA validate's tests) are shorter than FILE_RECORDS x
+    RECORD_BYTES; the Viking label (its image cut off in the ale test data) points ^IMAGE_HISTOGRAM past its
+    end. The whole LROC NAC image file is stored as the product's data file."""
+    from lunarchive.config import open_archive
+    from lunarchive.ingest import ingest
+    from lunarchive.search import get_product
+
+    lend = corpus_file("pds3/lro_lend/lend_rdr_dld_20240615.lbl")
+    viking = corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [lend, viking], workers=0)
+        found = {(Path(f.path).name, f.message_id): f.message for f in report.findings if f.severity == "error"}
+        shown = get_product(archive.catalog, "urn:lunarchive:pds3:vo1_vo2-m-vis-2-edr-v2.0:f004a47")
+    assert found[("lend_rdr_dld_20240615.lbl", pds3.FILE_SIZE)] == (
+        "file 'LEND_RDR_DLD_20240615.DAT': FILE_RECORDS 74898 x RECORD_BYTES 239 is 17900622 bytes, the file has 288")
+    assert "^IMAGE_HISTOGRAM points at record 62 (byte 73444) of 'f004a47.lbl', which holds 67218 bytes" in found[
+        ("f004a47.lbl", pds3.OBJECT_PAST_END)]
+    [own] = [f for f in shown["files"] if f["name"] == "f004a47.lbl"]
+    assert own["status"] == "ok" and own["size"] == viking.stat().st_size and own["role"] == "data"
+
+
+GITHUB_PDS3 = Path(__file__).parent / "data" / "github" / "pds3"
+
+
+def test_hirise_times_in_a_group_compressed_file_and_mission_from_host(tmp_path: Path) -> None:
+    """GDAL's copy of a HiRISE RDR label: its times are in GROUP = TIME_PARAMETERS (read as pvl reads them);
+    the delivered file is the COMPRESSED_FILE's (a data file), and the UNCOMPRESSED_FILE it decompresses to is
+    not expected; with no MISSION_NAME its host's name is its mission, and host id and name are both kept."""
+    label = tmp_path / "ESP_013951_1955_RED.LBL"
+    shutil.copyfile(GITHUB_PDS3 / "hirise_mars" / label.name, label)
+    (tmp_path / "byte.tif").write_bytes(b"II*\x00")
+    product = pds3.parse_label(label)
+    assert (product.start, product.stop) == ("2009-07-18T13:54:41.485", "2009-07-18T13:54:52.028")
+    assert product.extra["product_creation_time"] == "2009-08-09T01:26:11"
+    assert product.investigations == ["MARS RECONNAISSANCE ORBITER"]
+    assert product.instrument_hosts == ["MRO", "MARS RECONNAISSANCE ORBITER"]
+    files = {f.name: f for f in product.files}
+    assert files["byte.tif"].role == "data" and files["byte.tif"].path == str(tmp_path / "byte.tif")
+    assert "ESP_013951_1955_RED_cnode26:398.IMG" not in files
+    assert product.extra["uncompressed_files"] == ["ESP_013951_1955_RED_cnode26:398.IMG"]
+    assert files["DSMAP.CAT"].role == "catalog" and files["JP2INFO.TXT"].role == "document"
+
+
+def test_extent_from_minimum_and_maximum_longitude() -> None:
+    """Magellan MIDR labels give their extent as MINIMUM/MAXIMUM_LONGITUDE (positive east here)."""
+    product = pds3.parse_label(GITHUB_PDS3 / "magellan_venus" / "ff17_cropped.lbl")
+    assert product.extra["lon_range"] == [322.0367, 322.8903] and product.extra["lat_range"] == [-29.6357, -28.9092]
+    assert product.bbox is not None and (product.bbox.west, product.bbox.east) == (322.0367, 322.8903)
+    assert product.targets == ["VENUS"] and product.investigations == ["MAGELLAN"]
+
+
+def test_format_document_and_catalog_files_are_found_in_their_volume_directories(tmp_path: Path) -> None:
+    """A volume keeps format files in LABEL/, documents in DOCUMENT/ and catalog files in CATALOG/: a pointer's
+    file that is not beside the label is found there (the HiRISE label's DSMAP.CAT and JP2INFO.TXT)."""
+    volume = tmp_path / "MROHR_0001"
+    data = volume / "RDR" / "ESP" / "ORB_013900_013999" / "ESP_013951_1955"
+    data.mkdir(parents=True)
+    shutil.copyfile(GITHUB_PDS3 / "hirise_mars" / "ESP_013951_1955_RED.LBL", data / "ESP_013951_1955_RED.LBL")
+    for sub, name in (("CATALOG", "dsmap.cat"), ("DOCUMENT", "JP2INFO.TXT")):
+        (volume / sub).mkdir()
+        (volume / sub / name).write_text("x")
+    files = {f.name: f.path for f in pds3.parse_label(data / "ESP_013951_1955_RED.LBL").files}
+    assert files["DSMAP.CAT"] == str(volume / "CATALOG" / "dsmap.cat")
+    assert files["JP2INFO.TXT"] == str(volume / "DOCUMENT" / "JP2INFO.TXT")
+    assert files["byte.tif"] is None  # a data file is only looked for where the label says

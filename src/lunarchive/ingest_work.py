@@ -151,8 +151,8 @@ class Worker:
         t0 = time.perf_counter()
         findings = [Finding(m, text, path, "error", line, product.lidvid) for m, text, line in problems]
         if product.label_format == "pds3":
-            findings += [note_finding(m, text, path, line=line, lidvid=product.lidvid)
-                         for m, text, line in pds3.label_notes(product)]
+            notes = pds3.label_notes(product) + (pds3.file_notes(product) if self.ctx.checks is not None else [])
+            findings += [note_finding(m, text, path, line=line, lidvid=product.lidvid) for m, text, line in notes]
         if product.label_format == "pds4" and root is not None and self.ctx.checks is not None:
             try:
                 checks = validation.product_findings(product, data=data, root=root, options=self.ctx.checks)

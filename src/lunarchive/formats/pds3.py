@@ -8,11 +8,16 @@ described in :mod:`lunarchive.formats.odl`); :func:`parse_label` builds the cata
   ``[a-z0-9._-]`` replaced by ``_`` (PDS ids are case-insensitive; ``:`` separates fields). Without a
   PRODUCT_ID the label file's stem stands in; without a DATA_SET_ID, ``unknown``. ``vid`` is ``1.0``.
 * ``files``: one FileRef per distinct file a ``^POINTER`` names (``^STRUCTURE`` → role ``format``,
-  ``^DESCRIPTION``/``^..._DESC`` → ``document``, others ``data``), resolved beside the label trying case
-  variants; attached pointers (``^IMAGE = 12``) name the label's own file, which ingest adds, so they only
-  appear in ``extra["pointers"]``.
-* ``start``/``stop``: START_TIME/STOP_TIME as written; a label with neither (Viking, Voyager images) gives
-  its IMAGE_TIME as both.
+  ``^DESCRIPTION``/``^..._DESC`` → ``document``, ``^..._CATALOG`` → ``catalog``, others ``data``), resolved
+  beside the label trying case variants, else (format, document and catalog files) in the volume's LABEL/,
+  DOCUMENT/ or CATALOG/ directory; a COMPRESSED_FILE's file is a data file too; attached pointers
+  (``^IMAGE = 12``) name the label's own file, which is then the first FileRef (role ``data``, its objects as
+  ``local_identifier``): ingest measures and stores it like any data file. A file of FIXED_LENGTH records
+  declares its size (FILE_RECORDS x RECORD_BYTES).
+* ``start``/``stop``: START_TIME/STOP_TIME as written (at the top, or in a GROUP such as HiRISE's
+  TIME_PARAMETERS); a label with neither (Viking, Voyager images) gives its IMAGE_TIME as both.
+* ``investigations``: MISSION_NAME, else MISSION_ID, else the host's name (INSTRUMENT_HOST_NAME or
+  SPACECRAFT_NAME: MRO, NEAR and Magellan labels name no mission); ``instrument_hosts``: ids and names.
 * ``extra``: identity strings, record layout, pointers and geometry in degrees (see :func:`_geometry`).
 * ``discipline``: the whole label.
 """
@@ -32,8 +37,8 @@ from ..times import time_problem
 from . import odl
 
 __all__ = [
-    "EMPTY_VALUE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "PRODUCT_CLASS", "is_pds3_label", "label_notes", "make_lid",
-    "parse_label", "read_label", "resolve_file", "UNCLOSED",
+    "BAD_TIME", "EMPTY_VALUE", "FILE_SIZE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "OBJECT_PAST_END", "PRODUCT_CLASS",
+    "UNCLOSED", "file_notes", "is_pds3_label", "label_notes", "make_lid", "parse_label", "read_label", "resolve_file",
 ]
 
 PRODUCT_CLASS = "PDS3"
@@ -85,7 +90,15 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
     product_id = _first(label.get("PRODUCT_ID"))
     blocks = _blocks(label)
     files, pointers = _files(blocks, path.parent)
+    attached = [str(p["object"]) for p in pointers if p["file"] is None]
+    if attached:  # the label's own file holds data after it: a data file of the product like any other
+        own = FileRef(name=path.name, role="data", local_identifier=",".join(dict.fromkeys(attached)),
+                      path=os.path.abspath(path))
+        own.records = _count(label.get("FILE_RECORDS"))
+        own.declared_size = _declared_size(label, own.records)
+        files.insert(0, own)
     extra = _identity(label)
+    _compressed(label, files, path.parent, extra)
     if pointers:
         extra["pointers"] = pointers
     records = {k.lower(): label[k] for k in ("RECORD_TYPE", "RECORD_BYTES", "FILE_RECORDS", "LABEL_RECORDS")
@@ -94,19 +107,19 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
         extra["records"] = records
     geometry = _geometry(blocks)
     extra.update(geometry)
-    start, stop = _time(label.get("START_TIME")), _time(label.get("STOP_TIME"))
+    start, stop = _time(_keyword(label, "START_TIME")), _time(_keyword(label, "STOP_TIME"))
     if start is None and stop is None:  # an image's one time (Viking, Voyager): its span is that instant
-        start = stop = _time(label.get("IMAGE_TIME"))
+        start = stop = _time(_keyword(label, "IMAGE_TIME"))
     return Product(
         lid=make_lid(data_set_id or "unknown", product_id or path.stem),
         vid="1.0",
         product_class=PRODUCT_CLASS,
         title=_title(label, product_id, path),
         targets=_texts(label.get("TARGET_NAME")),
-        investigations=_texts(label.get("MISSION_NAME")) or _texts(label.get("MISSION_ID")),
+        investigations=_pick(label, "MISSION_NAME", "MISSION_ID") or _all(label, "INSTRUMENT_HOST_NAME",
+                                                                          "SPACECRAFT_NAME"),
         instruments=_texts(label.get("INSTRUMENT_ID")) or _texts(label.get("INSTRUMENT_NAME")),
-        instrument_hosts=_pick(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID", "SPACECRAFT_NAME",
-                               "INSTRUMENT_HOST_NAME"),
+        instrument_hosts=_all(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID", "SPACECRAFT_NAME", "INSTRUMENT_HOST_NAME"),
         start=start,
         stop=stop,
         information_model_version=_first(label.get("PDS_VERSION_ID")),
@@ -125,6 +138,10 @@ EMPTY_VALUE = "warning.pds3.empty_value"
 UNCLOSED = "warning.pds3.unclosed_block"
 ID_FROM_DEFAULT = "info.pds3.id_not_in_label"
 BAD_TIME = "warning.pds3.unreadable_time"
+FILE_SIZE = "error.label.filesize_mismatch"
+"""A file of fixed-length records whose size is not FILE_RECORDS x RECORD_BYTES (as for a PDS4 file_size)."""
+OBJECT_PAST_END = "error.label.table_definition_problem"
+"""A pointer to a place past the end of its file (as for a truncated PDS4 data object)."""
 
 
 def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
@@ -147,9 +164,10 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
         where = f" (opened on line {line})" if line else ""
         out.append((UNCLOSED, f"OBJECT or GROUP {name}{where} is still open at an END statement: pvl stops there "
                     "and drops it, so nothing from it on is read", line))
-    first = "START_TIME" if "START_TIME" in label or "IMAGE_TIME" not in label else "IMAGE_TIME"
+    given = {key for key in ("START_TIME", "STOP_TIME") if _keyword(label, key) is not None}
+    first = "START_TIME" if given else "IMAGE_TIME"
     for key, value in ((first, product.start), ("STOP_TIME", product.stop)):
-        problem = time_problem(value) if key != "STOP_TIME" or "STOP_TIME" in label else None
+        problem = time_problem(value) if key != "STOP_TIME" or "STOP_TIME" in given else None
         if problem is not None:
             out.append((BAD_TIME, f"{key} {value!r} is not a UTC time ({problem[1]}); the product cannot be found "
                         "by time", None))
@@ -164,6 +182,41 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
 
 
 _SFDU = ("CCSD", "NJPL")
+
+
+def file_notes(product: Product) -> list[tuple[str, str, int | None]]:
+    """What the measured files say against the label: a fixed-length file whose size is not FILE_RECORDS x
+    RECORD_BYTES, and a pointer to a place past the end of its file (the object's data is not there). Files
+    not measured (``size`` None) are not judged; a file whose size is reported already is not again."""
+    out: list[tuple[str, str, int | None]] = []
+    reported = set()
+    for ref in product.files:
+        if ref.size is not None and ref.declared_size is not None and ref.size != ref.declared_size:
+            out.append((FILE_SIZE, f"file {ref.name!r}: FILE_RECORDS {ref.records} x RECORD_BYTES "
+                        f"{ref.declared_size // (ref.records or 1)} is {ref.declared_size} bytes, the file has "
+                        f"{ref.size}", None))
+            reported.add(ref.name)
+    by_name = {ref.name.lower(): ref for ref in product.files}
+    own = os.path.basename(product.label_path or "").lower()
+    record_bytes = product.extra.get("records", {}).get("record_bytes")
+    for pointer in product.extra.get("pointers", ()):
+        target = by_name.get(str(pointer["file"] if pointer["file"] is not None else own).lower())
+        offset = pointer["offset"]
+        size = target.size if target is not None and target.name not in reported else None
+        if target is None or size is None or not isinstance(offset, int) or offset < 1:
+            continue
+        if pointer["unit"] == "byte":
+            start = offset - 1
+        elif isinstance(record_bytes, int) and not isinstance(record_bytes, bool) and record_bytes > 0:
+            start = (offset - 1) * record_bytes
+        else:
+            continue
+        if start >= size:
+            where = f"{offset} <BYTES>" if pointer["unit"] == "byte" else f"record {offset}"
+            out.append((OBJECT_PAST_END, f"^{pointer['object']} points at {where} (byte {start}) of {target.name!r}, "
+                        f"which holds {size} bytes: the object's data is not there", None))
+            reported.add(target.name)
+    return out
 
 
 def _texts(value: Any) -> list[str]:
@@ -193,6 +246,31 @@ def _pick(label: dict[str, Any], *keys: str) -> list[str]:
         if texts:
             return texts
     return []
+
+
+def _all(label: dict[str, Any], *keys: str) -> list[str]:
+    """The texts of all ``keys``, in order, each once (an id and a name of one spacecraft are both kept)."""
+    out: list[str] = []
+    for key in keys:
+        out.extend(t for t in _texts(label.get(key)) if t not in out)
+    return out
+
+
+_GROUPED = frozenset({"START_TIME", "STOP_TIME", "IMAGE_TIME", "PRODUCT_CREATION_TIME", "SPACECRAFT_CLOCK_START_COUNT",
+                      "SPACECRAFT_CLOCK_STOP_COUNT"})
+"""Keywords a label may give inside a GROUP instead of at its top (HiRISE's TIME_PARAMETERS)."""
+
+
+def _keyword(label: dict[str, Any], key: str) -> Any:
+    """A top-level keyword's value, else (for the times of ``_GROUPED``) its value in the first GROUP or OBJECT
+    directly inside the label that has it; None when neither has it."""
+    if key in label:
+        return label[key]
+    if key in _GROUPED:
+        for value in label.values():
+            if isinstance(value, dict) and not _is_quantity(value) and key in value:
+                return value[key]
+    return None
 
 
 def _time(value: Any) -> str | None:
@@ -228,7 +306,7 @@ def _identity(label: dict[str, Any]) -> dict[str, Any]:
     """Top-level identity keywords as strings (first value of a sequence), lowercased keys."""
     out: dict[str, Any] = {}
     for key in _IDENTITY:
-        text = _first(label.get(key))
+        text = _first(_keyword(label, key))
         if text is not None:
             out[key.lower()] = text
     return out
@@ -260,7 +338,40 @@ def _pointer_role(name: str) -> str:
         return "format"
     if name == "DESCRIPTION" or name.endswith(("_DESCRIPTION", "_DESC")):
         return "document"
+    if name.endswith("CATALOG") or name == "DATA_SET_MAP_PROJECTION":
+        return "catalog"
     return "data"
+
+
+_VOLUME_DIRS = {"format": "label", "document": "document", "catalog": "catalog"}
+"""Where a volume keeps the files of each pointer role that are not beside the label: format files in LABEL/,
+documents in DOCUMENT/, catalog files in CATALOG/ (directories one level below the volume's root)."""
+_VOLUME_DEPTH = 6
+"""How many directories up from a label its volume's root is looked for."""
+
+
+def _resolve_in_volume(base: Path, name: str, role: str) -> Path | None:
+    """A pointer's file that is not beside the label, in its volume's LABEL/, DOCUMENT/ or CATALOG/ directory
+    (the nearest one, going up from the label), whatever the case of its name."""
+    sub = _VOLUME_DIRS.get(role)
+    if sub is None or "/" in name.strip().replace("\\", "/"):
+        return None  # a data file, or a path the label spells out: only where it says
+    current = base.absolute()
+    for _ in range(_VOLUME_DEPTH):
+        parent = current.parent
+        if parent == current:
+            return None
+        current = parent
+        try:
+            listing = _listing(str(current), current.stat().st_mtime_ns)
+        except OSError:
+            return None
+        actual = listing.get(sub)
+        if actual is not None:
+            found = resolve_file(current / actual, name)
+            if found is not None:
+                return found
+    return None
 
 
 def _offset(value: Any) -> tuple[int | None, str | None]:
@@ -311,17 +422,51 @@ def _files(blocks: list[dict[str, Any]], base: Path) -> tuple[list[FileRef], lis
                 ref = _add_file(refs, name, role, obj, base)
                 if ref.role == "data":
                     names.add(ref.name.lower())
-        records = block.get("FILE_RECORDS")
-        if len(names) == 1 and not attached and isinstance(records, int) and not isinstance(records, bool):
-            refs[names.pop()].records = records
+        records = _count(block.get("FILE_RECORDS"))
+        if len(names) == 1 and not attached and records is not None:
+            ref = refs[names.pop()]
+            ref.records, ref.declared_size = records, _declared_size(block, records)
     return list(refs.values()), pointers
+
+
+def _compressed(label: dict[str, Any], files: list[FileRef], base: Path, extra: dict[str, Any]) -> None:
+    """A COMPRESSED_FILE object names the file delivered (HiRISE's JPEG 2000), which is a data file; the
+    UNCOMPRESSED_FILE it describes is what decompressing it gives, so it is kept only when it is there too
+    (``extra["uncompressed_files"]`` names it either way)."""
+    compressed, uncompressed = label.get("COMPRESSED_FILE"), label.get("UNCOMPRESSED_FILE")
+    if not isinstance(compressed, dict):
+        return
+    have = {f.name.lower() for f in files}
+    for name in _texts(compressed.get("FILE_NAME")):
+        if name.lower() not in have:
+            found = resolve_file(base, name)
+            files.append(FileRef(name=name, role="data", local_identifier="COMPRESSED_FILE",
+                                 path=str(found) if found is not None else None))
+    names = _texts(uncompressed.get("FILE_NAME")) if isinstance(uncompressed, dict) else []
+    if names:
+        extra["uncompressed_files"] = names
+        derived = {n.lower() for n in names}
+        files[:] = [f for f in files if f.name.lower() not in derived or f.path is not None]
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _declared_size(block: dict[str, Any], records: int | None) -> int | None:
+    """The size a file of ``records`` fixed-length records declares, by the RECORD_TYPE and RECORD_BYTES of
+    the block that gives its FILE_RECORDS (the label, or an OBJECT = FILE); None for other record types."""
+    record_bytes = _count(block.get("RECORD_BYTES"))
+    if (_first(block.get("RECORD_TYPE")) or "").upper() != "FIXED_LENGTH" or not record_bytes or not records:
+        return None
+    return records * record_bytes if record_bytes > 0 and records > 0 else None
 
 
 def _add_file(refs: dict[str, FileRef], name: str, role: str, obj: str, base: Path) -> FileRef:
     key = name.lower()
     ref = refs.get(key)
     if ref is None:
-        found = resolve_file(base, name)
+        found = resolve_file(base, name) or _resolve_in_volume(base, name, role)
         ref = refs[key] = FileRef(name=name, role=role, local_identifier=obj,
                                   path=str(found) if found is not None else None)
     else:
@@ -432,7 +577,8 @@ def _geometry(blocks: list[dict[str, Any]]) -> dict[str, Any]:
     ``center``: [lon, lat] from CENTER_LATITUDE/LONGITUDE (anywhere but an IMAGE_MAP_PROJECTION object,
     where they are the projection's centre, not the image's: 0, 0 for Kaguya MI map tiles), else
     SCENE_CENTER_*. ``lat_range``: [min, max]; ``lon_range``: [west, east] (MINIMUM/MAXIMUM_LATITUDE,
-    WESTERNMOST/EASTERNMOST_LONGITUDE). ``footprint``: [[lon, lat], ...] from FOOTPRINT_POINT_* (HRSC).
+    WESTERNMOST/EASTERNMOST_LONGITUDE, else MINIMUM/MAXIMUM_LONGITUDE: the highest is the westernmost when
+    longitudes are positive west). ``footprint``: [[lon, lat], ...] from FOOTPRINT_POINT_* (HRSC).
     ``positive_longitude_direction`` / ``longitude_convention``: as the label writes them.
     """
     out: dict[str, Any] = {}
@@ -447,9 +593,6 @@ def _geometry(blocks: list[dict[str, Any]]) -> dict[str, Any]:
     lats = _first_pair(blocks, "MINIMUM_LATITUDE", "MAXIMUM_LATITUDE")
     if lats:
         out["lat_range"] = lats
-    lons = _first_pair(blocks, "WESTERNMOST_LONGITUDE", "EASTERNMOST_LONGITUDE")
-    if lons:
-        out["lon_range"] = lons
     footprint = _footprint(blocks)
     if footprint:
         out["footprint"] = footprint
@@ -460,6 +603,13 @@ def _geometry(blocks: list[dict[str, Any]]) -> dict[str, Any]:
             text = _first(block.get(key)) if key in block else None
             if text is not None and out_key not in out:
                 out[out_key] = text.upper()
+    lons = _first_pair(blocks, "WESTERNMOST_LONGITUDE", "EASTERNMOST_LONGITUDE")
+    if lons is None:  # the lowest and highest longitude (Magellan): west to east, in the label's direction
+        lons = _first_pair(blocks, "MINIMUM_LONGITUDE", "MAXIMUM_LONGITUDE")
+        if lons is not None and "WEST" in out.get("positive_longitude_direction", ""):
+            lons.reverse()
+    if lons:
+        out["lon_range"] = lons
     return out
 
 
