@@ -63,6 +63,15 @@ def test_show_json_has_detail_keys(filled: Path) -> None:
         (("show", "urn:nasa:pds:nothing::x.y"), 2, "LIDVID"),
         (("ingest", "/no/such/path"), 2, "no such file"),
         (("search", "--start", "last tuesday"), 2, "ISO 8601"),
+        (("search", "--start", "2019-366"), 2, "ISO 8601"),  # day 366 of a common year
+        (("search", "--start", "2019-03-05T12:00:99"), 2, "ISO 8601"),
+        (("search", "--start", "2020", "--stop", "2019"), 2, "is after --stop"),
+        (("search", "--limit", "9223372036854775808"), 2, "at most"),
+        (("search", "--mission", ""), 2, "empty value"),
+        (("show", "foo"), 2, "not a LID or LIDVID"),
+        (("show", "urn:nasa:pds:lro_lend::1.0::1.0"), 2, "not a LID or LIDVID"),
+        (("show", "urn:nasa:pds:"), 2, "not a LID or LIDVID"),
+        (("ingest", ""), 2, "empty path"),
     ],
 )
 def test_user_errors_are_one_line(filled: Path, args: tuple[str, ...], code: int, needle: str) -> None:
@@ -91,3 +100,68 @@ def test_usage_errors_are_one_line_with_exit_2(data_dir: Path, args: tuple[str, 
 def test_help_exits_0() -> None:
     r = subprocess.run([sys.executable, "-m", "lunarchive.cli", "search", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--bbox" in r.stdout and not r.stderr
+
+
+def test_read_commands_never_make_a_data_directory(tmp_path: Path) -> None:
+    """A mistyped --data-dir is an error for search and show (nothing is created there), and an empty one is
+    refused by every command rather than read as the current directory."""
+    missing = tmp_path / "typo"
+    for args in (("search",), ("show", "urn:nasa:pds:ladee.spice")):
+        r = run(*args, data_dir=missing)
+        assert r.returncode == 2 and "no catalogue in" in r.stderr and not missing.exists()
+    r = subprocess.run([sys.executable, "-m", "lunarchive.cli", "search", "--data-dir", ""], capture_output=True,
+                       text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 2 and "--data-dir is empty" in r.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_label_text_is_printed_as_written_not_as_markup(data_dir: Path, tmp_path: Path) -> None:
+    """A real Diviner label whose title holds square brackets: printed as written by search and show (rich
+    read ``[/bold]`` as markup and stopped with a traceback, and dropped ``[calibrated]``)."""
+    src = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    label = tmp_path / src.name
+    data = src.read_bytes()
+    start = data.index(b"<title>") + len(b"<title>")
+    label.write_bytes(data[:start] + b"LRO Diviner [/bold] data [calibrated]" + data[data.index(b"</title>"):])
+    assert run("ingest", str(label), data_dir=data_dir).returncode == 0
+    for args in (("search", "--text", "Diviner"), ("show", "urn:nasa:pds:lro_diviner_derived1:data_calibrated:"
+                                                            "201401031400_rdr")):
+        r = run(*args, data_dir=data_dir)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        assert "[calibrated]" in r.stdout and "[/bold]" in r.stdout
+
+
+def test_ids_in_any_case_and_text_operators(filled: Path) -> None:
+    """PDS ids are case-insensitive; --text takes a whole LIDVID, OR, -word and word* (they were literal
+    words that nothing matched); --mission's % and _ are letters."""
+    lid = "urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr"
+    r = run("show", lid.upper(), "--json", data_dir=filled)
+    assert r.returncode == 0 and json.loads(r.stdout)["lid"] == lid
+
+    def lids(*args: str) -> set[str]:
+        r = run("search", *args, "--json", "--limit", "1000", data_dir=filled)
+        assert r.returncode == 0, r.stderr
+        return {row["lid"] for row in json.loads(r.stdout)}
+
+    assert lids("--text", f"{lid}::1.0") == {lid}
+    diviner, lend = lids("--text", "Diviner"), lids("--text", "LEND")
+    assert diviner and lend and lids("--text", "Diviner OR LEND") == diviner | lend
+    assert lids("--text", "Divin*") == diviner and lids("--text", "Diviner -calibrated") < diviner
+    assert lids("--mission", "%") == set() and lids("--mission", "L_NAR") == set()
+    assert lids("--mission", "lunar") == lids("--mission", "LUNAR") != set()
+
+
+def test_a_product_with_only_a_stop_time_is_that_instant(data_dir: Path, tmp_path: Path) -> None:
+    """The real LEND label with its start time nil (as the comet colour table of the corpus has it): found by a
+    query around its stop time, with --stop given too (its start was stored as nothing, which no --stop
+    matched)."""
+    src = corpus_file("pds4/lro/lend/lend_rdr_dld_20240615.xml")
+    label = tmp_path / src.name
+    label.write_bytes(src.read_bytes().replace(b"<start_date_time>2024-06-15T00:00:00Z</start_date_time>",
+                                               b'<start_date_time xsi:nil="true" nilReason="unknown"/>'))
+    assert run("ingest", str(label), data_dir=data_dir).returncode == 0
+    for args in (("--stop", "2024-06-16"), ("--start", "2024-06-15T23:59:59Z", "--stop", "2024-06-15T23:59:59Z"),
+                 ("--start", "2024-06-15",)):
+        r = run("search", *args, "--json", data_dir=data_dir)
+        assert [row["start"] for row in json.loads(r.stdout)] == [None], args
+    r = run("search", "--stop", "2024-06-15T12:00:00Z", "--json", data_dir=data_dir)
+    assert json.loads(r.stdout) == []

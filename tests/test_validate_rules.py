@@ -222,3 +222,12 @@ def test_label_times_that_name_no_instant_are_reported(tmp_path: Path, data_dir:
         assert shown["stop"] == "2024-02-30T23:59:59Z"  # kept as the label gives it
         assert search(archive.catalog, Query(start="2024-06-01", stop="2024-06-30")) == []
     assert sorted(f["line"] for f in shown["findings"] if "is not a UTC time" in f["message"]) == [30, 31]
+
+
+def test_a_collection_validated_on_its_own_is_no_unreferenced_member() -> None:
+    """``-R pds4.collection`` on a collection's directory (the Mars 2020 SPICE document collection): no bundle
+    is in the target to list the collection, so it is not reported as a member of none (as validate does)."""
+    folder = corpus_file("pds4/non_lunar/mars2020_spice_versions/naif2/document")
+    report = validate_paths([folder], rule_set="pds4.collection")
+    assert "warning.integrity.unreferenced_member" not in _ids(report)
+    assert report.exit_code == 0

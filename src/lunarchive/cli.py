@@ -13,13 +13,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import search as search_mod
 from .bodies import resolve_body
 from .config import open_archive
-from .errors import InvalidQuery, LunarchiveError, NotFound, PathNotFound
+from .errors import InvalidQuery, LunarchiveError, NotFound, PathNotFound, UserError
 from .formats.gazetteer import default_gazetteer
 from .ingest import ingest as run_ingest
 from .query import Query
@@ -35,7 +37,7 @@ out = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, emoji=False)
 
 DataDir = Annotated[
-    Path | None,
+    str | None,
     typer.Option("--data-dir", envvar="LUNARCHIVE_DATA", help="Data directory (default ./lunarchive-data)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -47,7 +49,7 @@ def _print_json(obj: Any) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories to ingest.")],
+    paths: Annotated[list[str], typer.Argument(help="Files or directories to ingest.")],
     data_dir: DataDir = None,
     as_json: JsonOpt = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any error finding was recorded.")] = False,
@@ -60,6 +62,8 @@ def ingest(
 
     Example: lunarchive ingest ../shared/corpus/pds4/lro --data-dir ./lunarchive-data
     """
+    if any(not p.strip() for p in paths):  # Path("") is the current directory: never walk it by mistake
+        raise UserError("an empty path was given; name the files or directories to ingest")
     with open_archive(data_dir) as archive:
         show_bar = not as_json and err.is_terminal
         with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -69,7 +73,7 @@ def ingest(
             def progress(stage: str, done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
-            report = run_ingest(archive, paths, progress=progress, workers=workers)
+            report = run_ingest(archive, [Path(p) for p in paths], progress=progress, workers=workers)
     errors = [f for f in report.findings if f.severity == "error"]
     if as_json:
         _print_json(report.to_dict())
@@ -99,7 +103,7 @@ def show(
 
     Example: lunarchive show urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr --json
     """
-    with open_archive(data_dir) as archive:
+    with open_archive(data_dir, create=False) as archive:
         row = search_mod.get_product(archive.catalog, ident)
     if as_json:
         _print_json(row)
@@ -108,8 +112,8 @@ def show(
                 "stop", "bbox", "processing_level", "label_format"):
         value = row.get(key)
         if value not in (None, [], ""):
-            out.print(f"[bold]{key:16}[/] {', '.join(map(str, value)) if isinstance(value, list) else value}",
-                      highlight=False)
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            out.print(f"[bold]{key:16}[/] {escape(text)}", highlight=False)  # label text is not markup
     out.print(f"[bold]{'versions':16}[/] {', '.join(v.rpartition('::')[2] for v in row['versions'])}")
     for section, cols in (("files", ("name", "size", "sha256", "status")),
                           ("references", ("target", "ref_type")), ("members", ("ref", "status")),
@@ -119,7 +123,7 @@ def show(
             for c in cols:
                 table.add_column(c, overflow="fold")
             for item in row[section][:50]:
-                table.add_row(*(_cell(item, c, section) for c in cols))
+                table.add_row(*(Text(_cell(item, c, section)) for c in cols))
             out.print(table)
 
 
@@ -170,7 +174,7 @@ def search(
         sort=sort, limit=limit, offset=offset,
         **_spatial_args(body, bbox, point, intersects, within_km, place, near, radius),
     )
-    with open_archive(data_dir) as archive:
+    with open_archive(data_dir, create=False) as archive:
         rows = search_mod.search(archive.catalog, query)
         total = search_mod.count(archive.catalog, query)
     if as_json:
@@ -180,8 +184,8 @@ def search(
     for col in ("lidvid", "class", "targets", "start", "stop", "title"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["lidvid"], r["product_class"], ", ".join(r["targets"]), r["start"] or "",
-                      r["stop"] or "", r["title"] or "")
+        table.add_row(*(Text(v) for v in (r["lidvid"], r["product_class"], ", ".join(r["targets"]), r["start"] or "",
+                                          r["stop"] or "", r["title"] or "")))
     out.print(table)
 
 
@@ -297,7 +301,7 @@ def places(
     for p in found:
         size = (", ".join(f"{v:.3f}" for v in p.extent) if p.extent else
                 f"{p.radius_km:g} km" if p.radius_km is not None else "")
-        table.add_row(p.name, p.kind, f"{p.lat:.4f}", f"{p.lon:.4f}", size, p.source)
+        table.add_row(*(Text(v) for v in (p.name, p.kind, f"{p.lat:.4f}", f"{p.lon:.4f}", size, p.source)))
     out.print(table)
 
 

@@ -16,6 +16,10 @@ __all__ = ["Query", "SORT_KEYS"]
 SORT_KEYS = ("lidvid", "start", "stop", "title", "ingested")
 
 
+_MAX_INT = 2**63 - 1
+"""The largest limit or offset (SQLite's integers are 64-bit)."""
+
+
 @dataclass
 class Query:
     """Filters combine with AND; list-valued filters match any of their values."""
@@ -52,12 +56,21 @@ class Query:
     def __post_init__(self) -> None:
         if self.limit < 0 or self.offset < 0:
             raise InvalidQuery("limit and offset must not be negative")
+        if self.text is not None and not self.text.strip():
+            self.text = None  # blank: no text filter (as when it is left out)
+        if max(self.limit, self.offset) > _MAX_INT:
+            raise InvalidQuery(f"limit and offset must be at most {_MAX_INT}")
+        for name in ("targets", "missions", "instruments", "product_classes"):
+            if any(not str(v).strip() for v in getattr(self, name)):
+                raise InvalidQuery(f"{name}: an empty value would match everything; leave the filter out instead")
         if self.sort not in SORT_KEYS:
             raise InvalidQuery(f"cannot sort by {self.sort!r}; use one of {', '.join(SORT_KEYS)}")
         for name in ("start", "stop"):
             value = getattr(self, name)
             if value is not None and normalize_utc(value) is None:
                 raise InvalidQuery(f"--{name}: not an ISO 8601 UTC time: {value!r}")
+        if self.start is not None and self.stop is not None and (self.start_utc or "") > (self.stop_utc or ""):
+            raise InvalidQuery(f"--start {self.start} is after --stop {self.stop}")
         self._check_spatial()
 
     def _check_spatial(self) -> None:

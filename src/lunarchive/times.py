@@ -43,6 +43,8 @@ def parse_utc(text: str, *, end: bool = False) -> datetime | None:
             base = datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=doy - 1)
         else:
             base = datetime(int(g["y"]), int(g["m"] or 1), int(g["d"] or 1), tzinfo=UTC)
+        if int(g["S"] or 0) > 60:  # 60: a leap second, read as 59
+            raise ValueError(f"second {g['S']} is not in a minute")
         frac = (g["f"] or "")[:6].ljust(6, "0")
         dt = base.replace(
             hour=int(g["H"] or 0), minute=int(g["M"] or 0), second=min(int(g["S"] or 0), 59),

@@ -95,7 +95,7 @@ passes ``default``: half the cost of the six columns of a product row)."""
 def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRows:
     """The rows that catalogue ``product`` (whose label bytes are ``label``)."""
     b = product.bbox
-    start_utc = normalize_utc(product.start)
+    start_utc = normalize_utc(product.start) or normalize_utc(product.stop)  # one time given: that instant
     stop_utc = normalize_utc(product.stop, end=True) or normalize_utc(product.start, end=True)
     row = (
         product.lidvid, product.lid, product.vid, vid_key(product.vid), product.product_class,
@@ -110,7 +110,7 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
     terms = [("target", normalize_target(t)) for t in product.targets]
     terms += [("investigation", i.upper()) for i in product.investigations]
     terms += [("instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
-    ids = " ".join([product.lid, *product.targets, *product.investigations, *product.instruments,
+    ids = " ".join([product.lidvid, *product.targets, *product.investigations, *product.instruments,
                     *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
                                                  if k.endswith("_id") and isinstance(v, str))])
     return ProductRows(

@@ -7,6 +7,7 @@ catalogue exactly as it was. WAL mode lets readers go on while a batch is writte
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bodies import normalize_target
-from ..errors import CatalogError, NotFound
+from ..errors import CatalogError, InvalidIdentifier, InvalidQuery, NotFound
 from ..model import Finding, split_lidvid
 from ..query import Query
 from .base import Catalog, Filter, Page, ProductRow
@@ -149,17 +150,24 @@ class SqliteCatalog(Catalog):
 
     # -- reading -------------------------------------------------------------------------------------
     def resolve(self, ident: str) -> str:
+        """The LIDVID ``ident`` names (a LID: its latest version). Ids are compared as catalogued, then in
+        lower case (PDS ids are case-insensitive and written in lower case); one that is found neither way
+        and is no well-formed id is an InvalidIdentifier rather than a NotFound."""
         lid, vid = split_lidvid(ident)
-        if vid is not None:
-            if self.conn.execute("SELECT 1 FROM products WHERE lidvid=?", (f"{lid}::{vid}",)).fetchone():
-                return f"{lid}::{vid}"
-            raise NotFound(f"no product {lid}::{vid}")
-        row = self.conn.execute(
-            "SELECT lidvid FROM products WHERE lid=? ORDER BY vid_key DESC LIMIT 1", (lid,)
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"no product with LID {lid}")
-        return str(row[0])
+        for candidate in dict.fromkeys((lid, lid.lower())):
+            if vid is not None:
+                if self.conn.execute("SELECT 1 FROM products WHERE lidvid=?", (f"{candidate}::{vid}",)).fetchone():
+                    return f"{candidate}::{vid}"
+                continue
+            row = self.conn.execute(
+                "SELECT lidvid FROM products WHERE lid=? ORDER BY vid_key DESC LIMIT 1", (candidate,)
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+        if not _WELL_FORMED_LID.fullmatch(lid):
+            raise InvalidIdentifier(f"not a LID or LIDVID: {ident.strip()!r} (urn:<agency>:<authority>:..., "
+                                    "with '::<version>' for a LIDVID)")
+        raise NotFound(f"no product {lid}::{vid}" if vid is not None else f"no product with LID {lid}")
 
     def versions(self, lid: str) -> list[str]:
         rows = self.conn.execute("SELECT lidvid FROM products WHERE lid=? ORDER BY vid_key", (lid,))
@@ -309,9 +317,52 @@ def _class_names(names: list[str]) -> list[str]:
 
 
 def _fts_expr(text: str) -> str:
+    """An FTS5 query for a user's ``--text``: its words must all appear (``OR`` between two words takes
+    either, ``-word`` or ``NOT word`` leaves out what has it, ``word*`` matches words starting so, and
+    ``"two words"`` is a phrase); every word is quoted, so no other character is FTS5 syntax."""
     text = text.replace("\x00", " ")  # SQLite ends a bound string at NUL: the quoted token would be left open
-    tokens = ['"' + t.replace('"', '""') + '"' for t in text.split() if any(ch.isalnum() for ch in t)]
-    return " AND ".join(tokens) if tokens else '""'
+    terms: list[str] = []
+    excluded: list[str] = []
+    joiner, negate = " AND ", False
+    for raw in _TEXT_TOKEN.findall(text):
+        if raw in ("AND", "OR", "NOT"):
+            joiner = " OR " if raw == "OR" else joiner
+            negate = negate or raw == "NOT"
+            continue
+        if raw.startswith("-") and len(raw) > 1:
+            raw, negate = raw[1:], True
+        if raw.startswith('"'):  # a phrase, its closing quote possibly left out
+            word, prefix = raw[1:-1] if len(raw) > 1 and raw.endswith('"') else raw[1:], False
+        else:
+            word, prefix = raw.rstrip("*"), raw.endswith("*")
+        if not any(ch.isalnum() for ch in word):
+            continue
+        term = '"' + word.replace('"', '""') + '"' + ("*" if prefix else "")
+        if negate:
+            excluded.append(term)
+        elif terms:
+            terms.append(joiner + term)
+        else:
+            terms.append(term)
+        joiner, negate = " AND ", False
+    if not terms:
+        if excluded:
+            raise InvalidQuery("--text: give a word to search for, not only words to leave out")
+        return '""'
+    return "(" + "".join(terms) + ")" + "".join(" NOT " + t for t in excluded)
+
+
+_WELL_FORMED_LID = re.compile(r"urn:[^:\s]+:[^:\s]+(:[^:\s]+)*", re.I)
+"""A LID's shape as far as telling a typo from an unknown product goes: urn and at least two more fields,
+none empty, no spaces."""
+
+_TEXT_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
+"""A phrase in double quotes (possibly unclosed, or excluded with a leading -) or a run of non-spaces."""
+
+
+def _like(value: str) -> str:
+    """``%value%`` for ``LIKE ... ESCAPE '\\'``: the user's ``%`` and ``_`` are letters, not wildcards."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _in(n: int) -> str:
@@ -328,9 +379,9 @@ def _where(q: Query) -> tuple[str, list[Any]]:
         params += [normalize_target(t) for t in q.targets]
     for kind, values in (("investigation", q.missions), ("instrument", q.instruments)):
         if values:
-            likes = " OR ".join("value LIKE ?" for _ in values)
+            likes = " OR ".join("value LIKE ? ESCAPE '\\'" for _ in values)
             clauses.append(f"p.id IN (SELECT product_id FROM product_terms WHERE kind='{kind}' AND ({likes}))")
-            params += [f"%{v.strip().upper()}%" for v in values]
+            params += [_like(v.strip().upper()) for v in values]
     if q.product_classes:
         names = _class_names(q.product_classes)
         clauses.append(f"lower(p.product_class) IN ({_in(len(names))})")

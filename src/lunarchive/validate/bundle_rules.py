@@ -191,7 +191,9 @@ def check_bundle_members(bundles: list[Member], index: Index) -> list[Finding]:
 def check_unreferenced_members(
     members: list[Member], collections: list[Member], bundles: list[Member]
 ) -> list[Finding]:
-    """Every product (but bundles) is listed by a collection inventory or a bundle member entry."""
+    """Every product (but bundles) is listed by a collection inventory or a bundle member entry. A target with
+    no bundle (``-R pds4.collection`` on a collection's directory) holds no bundle to list its collections,
+    so they are not reported for it."""
     lids: set[str] = set()
     lidvids: set[str] = set()
     for ident in [i for c in collections for _, i in c.inventory_rows] + [
@@ -203,6 +205,8 @@ def check_unreferenced_members(
     for m in members:
         p = m.product
         if p.product_class == "Product_Bundle" or p.lid in lids or p.lidvid in lidvids:
+            continue
+        if p.product_class == "Product_Collection" and not bundles:
             continue
         kind = "bundle" if p.product_class == "Product_Collection" else "collection"
         out.append(
