@@ -165,3 +165,25 @@ def test_a_product_with_only_a_stop_time_is_that_instant(data_dir: Path, tmp_pat
         assert [row["start"] for row in json.loads(r.stdout)] == [None], args
     r = run("search", "--stop", "2024-06-15T12:00:00Z", "--json", data_dir=data_dir)
     assert json.loads(r.stdout) == []
+
+
+def test_missions_and_instruments_by_context_ids_and_hosts(filled: Path) -> None:
+    """--mission and --instrument match the context products a label references (by LID) and its host, as
+    well as the names it gives. A catalogue written before these terms gets them from its migration."""
+    import sqlite3
+
+    def lids(*args: str) -> set[str]:
+        r = run("search", *args, "--json", "--limit", "1000", data_dir=filled)
+        assert r.returncode == 0, r.stderr
+        return {row["lid"] for row in json.loads(r.stdout)}
+
+    lro = lids("--mission", "urn:nasa:pds:context:investigation:mission.lunar_reconnaissance_orbiter")
+    assert "urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr" in lro
+    assert lids("--instrument", "lro.dlre") == {"urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr"}
+    by_host = lids("--mission", "LRO")  # the host's context LID, ...spacecraft.lro, or its id in a PDS3 label
+    assert "urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr" in by_host
+    with sqlite3.connect(filled / "catalog.sqlite") as conn:  # as a catalogue written before 0004 holds them
+        conn.execute("DELETE FROM product_terms WHERE value LIKE 'URN:%' OR (kind = 'investigation' AND value IN "
+                     "(SELECT upper(h.value) FROM products p, json_each(p.instrument_hosts) h))")
+        conn.execute("DELETE FROM _migrations WHERE name = '0004_context_terms'")
+    assert lids("--instrument", "lro.dlre") != set() and lids("--mission", "LRO") == by_host

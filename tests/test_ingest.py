@@ -489,3 +489,48 @@ def test_change_level_labels_are_read_when_they_hold_xml(data_dir: Path, tmp_pat
     checked = {Path(p.path).name: {f.message_id for f in p.findings} for p in validate_paths([tree]).products}
     assert "error.label.filesize_mismatch" in checked["minimal_test_product_good2.2BL"]
     assert checked["binary.2CL"] == {MSG_INVALID_LABEL}  # validate, told to, checks every label name
+
+
+def test_data_files_delivered_after_their_label_are_stored_when_ingested_again(tmp_path: Path) -> None:
+    """A partner delivers the LEND label first and its data files later (both real): ingesting the tree again
+    leaves the product unchanged but measures and stores the files, which are then ``ok``, and the findings that
+    they were missing give way to an info finding that says when they came; a third ingest changes nothing."""
+    from lunarchive.search import get_product
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    label = corpus_file("pds4/lro/lend/lend_rdr_dld_20240615.xml")
+    shutil.copyfile(label, tree / label.name)
+    lid = "urn:nasa:pds:lro_lend:data_science_derived:lend_rdr_dld_20240615"
+    with open_archive(tmp_path / "data", fsync=False) as archive:
+        first = ingest(archive, [tree], workers=0)
+        before = get_product(archive.catalog, lid)
+    assert first.added == 1 and {f["status"] for f in before["files"]} == {"missing"}
+    assert sum(f["message_id"] == MSG_MISSING_FILE for f in before["findings"]) == 2
+    for name in ("lend_rdr_dld_20240615.dat", "lend_rdr_dld_20240615.lbl"):
+        shutil.copyfile(corpus_file(f"pds3/lro_lend/{name}"), tree / name)
+    with open_archive(tmp_path / "data", fsync=False) as archive:
+        second = ingest(archive, [tree], workers=0)
+        after = get_product(archive.catalog, lid)
+        third = ingest(archive, [tree], workers=0)
+    assert (second.added, second.unchanged, second.files_stored) == (1, 1, 2)  # added: the PDS3 twin label
+    assert {f["name"]: f["status"] for f in after["files"]} == {
+        "lend_rdr_dld_20240615.dat": "ok", "lend_rdr_dld_20240615.lbl": "ok"}
+    assert not any(f["message_id"] == MSG_MISSING_FILE for f in after["findings"])
+    arrived = [f["message"] for f in after["findings"] if "is there now" in f["message"]]
+    assert len(arrived) == 2 and all(f"missing when {lid}::1.0 was catalogued" in m for m in arrived)
+    assert (third.unchanged, third.files_stored, third.findings) == (2, 0, [])
+
+
+def test_a_pds3_label_named_on_its_own_is_read_whatever_its_name(tmp_path: Path) -> None:
+    """ISIS3 keeps a Kaguya MI label as ``3C5_label.pvl``: named on its own, a file that begins with
+    PDS_VERSION_ID is read as a PDS3 label (it was skipped as "not a label", a message that contradicted
+    itself); in a tree walk only .lbl and the data-file names are read."""
+    src = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl")
+    named = tmp_path / "M103595705LE.pvl"
+    shutil.copyfile(src, named)
+    with open_archive(tmp_path / "data", fsync=False) as archive:
+        alone = ingest(archive, [named], workers=0)
+        walked = ingest(archive, [named.parent], workers=0)
+    assert alone.added == 1 and not any("not a label" in f.message for f in alone.findings)
+    assert walked.added == 0 and walked.unchanged == 0

@@ -94,7 +94,7 @@ def _candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tup
     for root in paths:
         if not root.is_dir():  # named on its own: one that is not a label is reported, not passed over
             regular = root.is_file()  # (devices and pipes are not opened to find out)
-            yield str(root), (_kind_of(str(root), root.name) if regular else None) or "other"
+            yield str(root), (_kind_of(str(root), root.name) or _named_pds3(str(root)) if regular else None) or "other"
             continue
         stack = [str(root)]
         while stack:
@@ -144,6 +144,12 @@ def _kind_of(path: str, name: str) -> Kind | None:
         head = _head(path, 200)
         return "clementine_index" if head is not None and clementine_index.index_kind(head) is not None else None
     return None
+
+
+def _named_pds3(path: str) -> Kind | None:
+    """A file named on its own whatever its name (``x.pvl``, ``x.cat``) that begins as a PDS3 label does."""
+    head = _head(path, 64)
+    return "pds3" if head is not None and pds3.is_pds3_label(Path(path), head) else None
 
 
 def _head(path: str, n: int) -> bytes | None:
@@ -232,6 +238,9 @@ class _Batch:
             return
         if existing is not None:
             report.unchanged += 1
+            if prep.completed:  # files missing when it was catalogued, delivered since
+                self.catalog.complete_files(lidvid, prep.completed, prep.findings, self.batch_id)
+                report.findings += prep.findings
         else:
             if prep.rows is None:
                 raise CatalogError(f"{lidvid}: no rows prepared for a new product")

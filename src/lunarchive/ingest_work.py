@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +34,7 @@ from .formats.files import read_whole
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo, Store
-from .validate.label_rules import file_line, file_lines
+from .validate.label_rules import check_file_references, file_line, file_lines
 from .validate.label_rules import finding as note_finding
 
 __all__ = ["LABEL_KINDS", "MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results"]
@@ -52,8 +52,8 @@ MSG = {
 }
 
 LABEL_KINDS = ("PDS4 labels end in .xml or .lblx, or are Chang'e level labels such as .2BL holding XML; PDS3 "
-               "labels end in .lbl or begin with PDS_VERSION_ID; Clementine index tables are .csv files with their "
-               "header row")
+               "labels end in .lbl, or are .img/.imq/.dat/.qub/.cub files (or any file named on its own) that "
+               "begin with PDS_VERSION_ID; Clementine index tables are .csv files with their header row")
 """What ingest takes for a label, as findings about files and trees it passed over say."""
 
 _PDS3_DETACHED = (".lbl",)
@@ -89,6 +89,9 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     bytes_hashed: int = 0
     files_stored: int = 0
+    completed: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """Of an unchanged product, the files missing when it was catalogued that are there now, measured and
+    stored: ``(name, sha256, md5, size)`` (``findings`` say so)."""
 
 
 class Worker:
@@ -142,8 +145,12 @@ class Worker:
     def _prepare(self, path: str, product: Product, data: bytes, root: Any, timings: dict[str, float]) -> Prepared:
         out = Prepared(path, product, hashlib.sha256(data).hexdigest(), timings=timings)
         out.committed_digest, out.committed_lid = self.ctx.committed.lookup(product.lid, product.vid)
-        if out.committed_digest is not None:
-            return out  # unchanged or a conflict: the ingesting process decides, nothing to store
+        if out.committed_digest is not None:  # unchanged or a conflict: the ingesting process decides
+            if out.committed_digest == out.label_sha256:
+                missing = self.ctx.committed.unmeasured(product.lidvid)
+                if missing:  # delivered since: store them now
+                    self._complete(product, out, set(missing), root)
+            return out
         unmeasured = self._hash_files(product, out)
         lines = file_lines(root) if unmeasured and root is not None else {}  # where the label names each file
         problems = [(m, text, file_line(lines, name)) for m, text, name in unmeasured]
@@ -166,6 +173,22 @@ class Worker:
         product.discipline = {}  # in the rows (as JSON) already; not needed again, so not sent back
         timings["rows"] = time.perf_counter() - t1
         return out
+
+    def _complete(self, product: Product, out: Prepared, missing: set[str], root: Any) -> None:
+        """Measure and store the files of an unchanged product that were missing when it was catalogued and
+        are there now; check them against the label (size, md5) when the rules run."""
+        t0 = time.perf_counter()
+        arrived = [ref for ref in product.files if ref.name in missing and self._hash_one(ref, out) is None]
+        out.timings["hash"] = time.perf_counter() - t0
+        if not arrived:
+            return
+        path = product.label_path or out.path
+        out.completed = [(ref.name, ref.sha256 or "", ref.md5 or "", ref.size or 0) for ref in arrived]
+        out.findings = [Finding(MSG["not_product"], f"file {ref.name!r}, missing when {product.lidvid} was "
+                                "catalogued, is there now: measured and stored", path, "info", None, product.lidvid)
+                        for ref in arrived]
+        if self.ctx.checks is not None:  # the files as the label declares them (file_size, md5_checksum)
+            out.findings += check_file_references(replace(product, files=arrived), path, root)
 
     def _hash_files(self, product: Product, out: Prepared) -> list[tuple[str, str, str]]:
         """(message id, text, file name) of each file that cannot be measured."""

@@ -27,6 +27,9 @@ class CommittedLookup(Protocol):
     def lookup(self, lid: str, vid: str) -> tuple[str | None, bool]:
         """(sha256 of the label catalogued under ``lid::vid`` or None, whether any version of ``lid`` is)."""
 
+    def unmeasured(self, lidvid: str) -> list[str]:
+        """Names of the files catalogued under ``lidvid`` that were missing or unreadable when it was."""
+
     def close(self) -> None:
         """Release the connection (it reopens on next use)."""
 
@@ -49,6 +52,13 @@ class Catalog(ABC):
     @abstractmethod
     def add_findings(self, findings: Sequence[tuple[Finding, int | None]], batch_id: int | None) -> None:
         """Record findings, each tied to a product id when there is one."""
+
+    @abstractmethod
+    def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int]],
+                       findings: Sequence[Finding], batch_id: int) -> None:
+        """Files of a catalogued product that were missing and are now stored, as ``(name, sha256, md5, size)``:
+        their rows say so, the findings that they were missing are dropped, and ``findings`` are recorded
+        (inside the batch's transaction)."""
 
     @abstractmethod
     def digest_lookup(self) -> CommittedLookup:

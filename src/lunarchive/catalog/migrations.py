@@ -151,10 +151,28 @@ def m0003_label_codec(conn: sqlite3.Connection) -> None:
     run_script(conn, "ALTER TABLE labels ADD COLUMN codec TEXT; ALTER TABLE labels ADD COLUMN size INTEGER")
 
 
+def m0004_context_terms(conn: sqlite3.Connection) -> None:
+    """Search terms from the context products a product references (its investigation, instruments and host,
+    by LID) and its hosts' names and ids as mission terms, as ingest now writes them, for the products
+    catalogued before."""
+    from .rows import context_terms
+
+    rows = conn.execute("SELECT product_id, target FROM refs WHERE target_lid LIKE '%:context:%'").fetchall()
+    by_product: dict[int, list[str]] = {}
+    for pid, target in rows:
+        by_product.setdefault(pid, []).append(target)
+    conn.executemany("INSERT INTO product_terms VALUES (?,?,?)",
+                     [(pid, kind, value) for pid, targets in by_product.items()
+                      for kind, value in context_terms(targets)])
+    conn.execute("INSERT INTO product_terms SELECT p.id, 'investigation', upper(h.value) "
+                 "FROM products p, json_each(p.instrument_hosts) h")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", m0001_initial),
     ("0002_footprints", m0002_footprints),
     ("0003_label_codec", m0003_label_codec),
+    ("0004_context_terms", m0004_context_terms),
 ]
 
 

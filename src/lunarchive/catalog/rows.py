@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -110,6 +111,8 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
     terms = [("target", normalize_target(t)) for t in product.targets]
     terms += [("investigation", i.upper()) for i in product.investigations]
     terms += [("instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
+    terms += [("investigation", h.upper()) for h in product.instrument_hosts]  # the mission of its spacecraft
+    terms += context_terms(r.target for r in product.references)
     ids = " ".join([product.lidvid, *product.targets, *product.investigations, *product.instruments,
                     *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
                                                  if k.endswith("_id") and isinstance(v, str))])
@@ -128,6 +131,24 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
         fts=(product.title or "", ids),
         footprint=_footprint_rows(product, start_utc, stop_utc),
     )
+
+
+_CONTEXT_KINDS = ((":context:investigation:", ("investigation",)), (":context:instrument:", ("instrument",)),
+                  (":context:instrument_host:", ("instrument", "investigation")))
+"""Which search terms a reference to a context product gives: its investigation's LID is a mission term,
+an instrument's an instrument term, and a host's both (``--mission LRO`` finds what LRO's spacecraft took)."""
+
+
+def context_terms(targets: Iterable[str]) -> list[tuple[str, str]]:
+    """(kind, value) search terms from the LIDs (or LIDVIDs) a product references: its context products'
+    LIDs in upper case, so ``--mission`` and ``--instrument`` match ids as well as names."""
+    out: list[tuple[str, str]] = []
+    for target in targets:
+        lid = split_lidvid(target)[0].lower()
+        for marker, kinds in _CONTEXT_KINDS:
+            if marker in lid:
+                out += [(kind, lid.upper()) for kind in kinds if (kind, lid.upper()) not in out]
+    return out
 
 
 def _footprint_rows(product: Product, start_utc: str | None, stop_utc: str | None) -> FootprintRows | None:

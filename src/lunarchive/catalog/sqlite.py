@@ -145,6 +145,21 @@ class SqliteCatalog(Catalog):
             [(batch_id, pid, f.lidvid, f.path, f.message_id, f.severity, f.message, f.line) for f, pid in findings],
         )
 
+    def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int]],
+                       findings: Sequence[Finding], batch_id: int) -> None:
+        row = self.conn.execute("SELECT id FROM products WHERE lidvid=?", (lidvid,)).fetchone()
+        if row is None:
+            raise CatalogError(f"{lidvid}: no catalogued product to complete")
+        pid = int(row[0])
+        for name, sha256, md5, size in files:
+            self.conn.execute("UPDATE files SET sha256=?, md5=?, size=?, status='ok' WHERE product_id=? AND name=?",
+                              (sha256, md5, size, pid, name))
+            self.conn.execute(  # the findings that said it was missing or unreadable name it (as repr)
+                "DELETE FROM findings WHERE product_id=? AND message_id IN (?, ?) AND message LIKE ? ESCAPE '\\'",
+                (pid, "error.label.missing_file", "error.label.unresolvable_resource",
+                 _like(repr(name))))
+        self.add_findings([(f, pid) for f in findings], batch_id)
+
     def digest_lookup(self) -> SqliteDigests:
         return SqliteDigests(str(self.path))
 
@@ -289,6 +304,11 @@ class SqliteDigests:
     def lookup(self, lid: str, vid: str) -> tuple[str | None, bool]:
         rows = self._c().execute("SELECT vid, label_sha256 FROM products WHERE lid=?", (lid,)).fetchall()
         return next((str(sha) for v, sha in rows if v == vid), None), bool(rows)
+
+    def unmeasured(self, lidvid: str) -> list[str]:
+        rows = self._c().execute("SELECT f.name FROM files f JOIN products p ON p.id = f.product_id"
+                                 " WHERE p.lidvid=? AND f.status != 'ok'", (lidvid,)).fetchall()
+        return [str(r[0]) for r in rows]
 
     def close(self) -> None:
         if self._conn is not None:
