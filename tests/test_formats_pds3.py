@@ -514,3 +514,17 @@ def test_format_document_and_catalog_files_are_found_in_their_volume_directories
     assert files["DSMAP.CAT"] == str(volume / "CATALOG" / "dsmap.cat")
     assert files["JP2INFO.TXT"] == str(volume / "DOCUMENT" / "JP2INFO.TXT")
     assert files["byte.tif"] is None  # a data file is only looked for where the label says
+
+
+def test_attached_pointer_past_the_end_and_clock_counts_with_units() -> None:
+    """ale's Kaguya TC label (its image cut off): ^IMAGE points past the end of the file, which is said once the
+    file is measured; clock counts written with units are kept (they were dropped)."""
+    path = GITHUB_PDS3 / "kaguya_tc_attached" / "TC1S2B0_01_06691S820E0465_pds3.lbl"
+    product = pds3.parse_label(path)
+    assert product.extra["spacecraft_clock_start_count"] == "922997380.1775"
+    [own] = product.files
+    assert (own.name, own.local_identifier, own.declared_size) == (path.name, "IMAGE", None)
+    own.size = path.stat().st_size  # measured, as ingest does
+    [(message_id, text, _)] = pds3.file_notes(product)
+    assert message_id == pds3.OBJECT_PAST_END
+    assert text.startswith("^IMAGE points at 7599 <BYTES> (byte 7598) of") and "holds 7087 bytes" in text

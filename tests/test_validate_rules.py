@@ -231,3 +231,12 @@ def test_a_collection_validated_on_its_own_is_no_unreferenced_member() -> None:
     report = validate_paths([folder], rule_set="pds4.collection")
     assert "warning.integrity.unreferenced_member" not in _ids(report)
     assert report.exit_code == 0
+
+
+def test_a_pds3_label_named_to_validate_is_skipped_with_the_reason() -> None:
+    """validate's rules are PDS4's: a PDS3 label named on its own (Kaguya TC, real) is skipped saying so, not
+    failed as XML that is not well-formed."""
+    report = validate_paths([corpus_file("pds3/kaguya_tc/TC1S2B0_01_06691S820E0465.lbl")])
+    [result] = report.products
+    assert result.skipped and "a PDS3 label" in (result.reason or "") and report.exit_code == 0
+    assert not _ids(report)

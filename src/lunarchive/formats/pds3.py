@@ -220,10 +220,13 @@ def file_notes(product: Product) -> list[tuple[str, str, int | None]]:
 
 
 def _texts(value: Any) -> list[str]:
-    """The text values of a keyword (a sequence gives several), without PDS3 null flags, no repeats."""
+    """The text values of a keyword (a sequence gives several; a value with units, its value), without PDS3
+    null flags, no repeats."""
     out: list[str] = []
     items = value if isinstance(value, list) else [value]
     for item in items:
+        if _is_quantity(item):  # SPACECRAFT_CLOCK_START_COUNT = 922997380.1775 <sec> (Kaguya)
+            item = item["value"]
         if isinstance(item, list):
             found = _texts(item)
         elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
