@@ -187,3 +187,19 @@ def test_missions_and_instruments_by_context_ids_and_hosts(filled: Path) -> None
                      "(SELECT upper(h.value) FROM products p, json_each(p.instrument_hosts) h))")
         conn.execute("DELETE FROM _migrations WHERE name = '0004_context_terms'")
     assert lids("--instrument", "lro.dlre") != set() and lids("--mission", "LRO") == by_host
+
+
+@pytest.mark.parametrize(("reason", "open_ended"), [("unknown", True), ("anticipated", True), ("inapplicable", False)])
+def test_a_stop_time_nil_because_unknown_leaves_the_span_open(data_dir: Path, tmp_path: Path, reason: str,
+                                                              open_ended: bool) -> None:
+    """The real LEND label with its stop time nil (as the InSight RAD bundle's is, nilReason unknown): a span
+    that goes on is found by any query after its start; an inapplicable stop leaves the product an instant."""
+    src = corpus_file("pds4/lro/lend/lend_rdr_dld_20240615.xml")
+    label = tmp_path / src.name
+    label.write_bytes(src.read_bytes().replace(b"<stop_date_time>2024-06-15T23:59:59Z</stop_date_time>",
+                                               f'<stop_date_time xsi:nil="true" nilReason="{reason}"/>'.encode()))
+    assert run("ingest", str(label), data_dir=data_dir).returncode == 0
+    r = run("search", "--start", "2025-01-01", "--stop", "2025-02-01", "--json", data_dir=data_dir)
+    assert len(json.loads(r.stdout)) == (1 if open_ended else 0)
+    r = run("search", "--stop", "2024-06-14", "--json", data_dir=data_dir)
+    assert json.loads(r.stdout) == []  # never before its start

@@ -528,3 +528,13 @@ def test_attached_pointer_past_the_end_and_clock_counts_with_units() -> None:
     [(message_id, text, _)] = pds3.file_notes(product)
     assert message_id == pds3.OBJECT_PAST_END
     assert text.startswith("^IMAGE points at 7599 <BYTES> (byte 7598) of") and "holds 7087 bytes" in text
+
+
+def test_an_unknown_pds3_stop_time_is_flagged_open(tmp_path: Path) -> None:
+    """STOP_TIME = UNK or NULL (CRISM CDRs, from 1980 on) leaves the span open; N/A does not."""
+    src = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl")
+    for flag, expected in (("UNK", "UNK"), ("NULL", "NULL"), ('"N/A"', None)):
+        label = tmp_path / f"{flag.strip(chr(34)).replace('/', '')}.lbl"
+        label.write_bytes(src.read_bytes().replace(b"= 2009-07-30T12:21:32.155", f"= {flag}".encode(), 1))
+        product = pds3.parse_label(label)
+        assert product.stop is None and product.extra.get("stop_flag") == expected, flag

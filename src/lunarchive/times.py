@@ -17,8 +17,8 @@ __all__ = ["normalize_utc", "parse_utc", "time_problem"]
 
 _ISO = re.compile(
     r"^(?P<y>\d{4})(?:-(?:(?P<doy>\d{3})|(?P<m>\d{2})(?:-(?P<d>\d{2}))?))?"
-    r"(?:[T ](?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d+))?)?)?)?"
-    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+    r"(?:[Tt ](?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d+))?)?)?)?"
+    r"\s*(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _NULLS = {"", "N/A", "NA", "UNK", "UNKNOWN", "NULL", "NONE"}
 
@@ -53,9 +53,9 @@ def parse_utc(text: str, *, end: bool = False) -> datetime | None:
     except ValueError as exc:
         raise InvalidQuery(f"not a valid time: {text!r} ({exc})") from exc
     tz = g["tz"]
-    if tz and tz != "Z":
+    if tz and tz.upper() != "Z":  # +hh:mm, +hhmm or +hh (RFC 3339 and ISO 8601 both allow lower-case t and z)
         sign = 1 if tz[0] == "+" else -1
-        hh, mm = int(tz[1:3]), int(tz[-2:])
+        hh, mm = int(tz[1:3]), int(tz[-2:]) if len(tz) > 3 else 0
         dt -= sign * timedelta(hours=hh, minutes=mm)
     if end:
         dt = _next_step(dt, g) - timedelta(microseconds=1)

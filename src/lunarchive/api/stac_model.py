@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..bodies import Body, resolve_body
+from ..catalog.rows import OPEN_END
 from ..times import normalize_utc
 
 __all__ = [
@@ -120,6 +121,7 @@ def media_type(name: str) -> str:
 def _times(row: dict[str, Any], ingested: str | None) -> dict[str, Any]:
     if "start_utc" in row:  # normalised by the catalogue already
         start, stop = row["start_utc"], row["stop_utc"]
+        stop = None if stop == OPEN_END else stop  # no known end: the item has its start as its time
     else:
         start, stop = rfc3339(row.get("start")), rfc3339(row.get("stop"), end=True)
     if start and stop and stop > start:

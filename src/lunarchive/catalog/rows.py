@@ -52,6 +52,23 @@ def label_bytes(data: bytes, codec: str | None) -> bytes:
         raise CatalogError(f"a kept label cannot be decompressed: {exc}") from None
 
 
+OPEN_END = "9999-12-31T23:59:59.999999Z"
+"""The stop (normalised) of a product whose span goes on past its start with no known end: every time query
+from its start on finds it."""
+
+_OPEN_REASONS = frozenset({"unknown", "anticipated", "missing"})
+"""PDS4 nilReasons of a stop_date_time that leave the span open (``inapplicable``: the product is an instant)."""
+_OPEN_PDS3 = frozenset({"UNK", "UNKNOWN", "NULL"})
+"""PDS3 STOP_TIME flags that leave it open (``N/A``: not applicable, an instant)."""
+
+
+def open_ended(product: Product) -> bool:
+    """Whether the label says the product's stop is unknown rather than not applicable."""
+    reason = product.extra.get("stop_nil_reason")
+    return (isinstance(reason, str) and reason.lower() in _OPEN_REASONS) or str(
+        product.extra.get("stop_flag", "")).upper() in _OPEN_PDS3
+
+
 @lru_cache(maxsize=1024)
 def vid_key(vid: str) -> str:
     """A text key that sorts VIDs numerically (``1.10`` after ``1.9``)."""
@@ -97,7 +114,8 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
     """The rows that catalogue ``product`` (whose label bytes are ``label``)."""
     b = product.bbox
     start_utc = normalize_utc(product.start) or normalize_utc(product.stop)  # one time given: that instant
-    stop_utc = normalize_utc(product.stop, end=True) or normalize_utc(product.start, end=True)
+    stop_utc = normalize_utc(product.stop, end=True) or (
+        OPEN_END if start_utc and open_ended(product) else normalize_utc(product.start, end=True))
     row = (
         product.lidvid, product.lid, product.vid, vid_key(product.vid), product.product_class,
         product.title, product.start, product.stop, start_utc, stop_utc,

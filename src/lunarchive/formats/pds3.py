@@ -110,6 +110,11 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
     start, stop = _time(_keyword(label, "START_TIME")), _time(_keyword(label, "STOP_TIME"))
     if start is None and stop is None:  # an image's one time (Viking, Voyager): its span is that instant
         start = stop = _time(_keyword(label, "IMAGE_TIME"))
+    if stop is None and start is not None and "STOP_TIME" in label:
+        flag = label["STOP_TIME"]  # pvl reads NULL as None
+        flag = "NULL" if flag is None else str(flag).strip().upper()
+        if flag in ("UNK", "UNKNOWN", "NULL"):
+            extra["stop_flag"] = flag  # an unknown stop: the span stays open (N/A: an instant)
     return Product(
         lid=make_lid(data_set_id or "unknown", product_id or path.stem),
         vid="1.0",

@@ -328,6 +328,9 @@ def _time(el: _Element, p: Product, state: _State) -> None:
             p.start = _text(c)
         elif tag == _STOP:
             p.stop = _text(c)
+            reason = c.get("nilReason")
+            if p.stop is None and reason:  # unknown, anticipated, missing: the span goes on; inapplicable: an instant
+                p.extra["stop_nil_reason"] = reason.strip()
 
 
 def _result_summary(el: _Element, p: Product, state: _State) -> None:
