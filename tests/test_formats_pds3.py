@@ -514,6 +514,11 @@ def test_format_document_and_catalog_files_are_found_in_their_volume_directories
     assert files["DSMAP.CAT"] == str(volume / "CATALOG" / "dsmap.cat")
     assert files["JP2INFO.TXT"] == str(volume / "DOCUMENT" / "JP2INFO.TXT")
     assert files["byte.tif"] is None  # a data file is only looked for where the label says
+    shutil.rmtree(volume / "CATALOG")  # a catalog file kept as a supplemental label (Mars MDIM: LABEL/DSMAPDIM.LBL)
+    (volume / "LABEL").mkdir()
+    (volume / "LABEL" / "DSMAP.CAT").write_text("x")
+    files = {f.name: f.path for f in pds3.parse_label(data / "ESP_013951_1955_RED.LBL").files}
+    assert files["DSMAP.CAT"] == str(volume / "LABEL" / "DSMAP.CAT")
 
 
 def test_attached_pointer_past_the_end_and_clock_counts_with_units() -> None:
@@ -533,7 +538,7 @@ def test_attached_pointer_past_the_end_and_clock_counts_with_units() -> None:
 def test_an_unknown_pds3_stop_time_is_flagged_open(tmp_path: Path) -> None:
     """STOP_TIME = UNK or NULL (CRISM CDRs, from 1980 on) leaves the span open; N/A does not."""
     src = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl")
-    for flag, expected in (("UNK", "UNK"), ("NULL", "NULL"), ('"N/A"', None)):
+    for flag, expected in (("UNK", "UNK"), ("UNKNOWN", "UNKNOWN"), ("NULL", "NULL"), ('"N/A"', None)):
         label = tmp_path / f"{flag.strip(chr(34)).replace('/', '')}.lbl"
         label.write_bytes(src.read_bytes().replace(b"= 2009-07-30T12:21:32.155", f"= {flag}".encode(), 1))
         product = pds3.parse_label(label)

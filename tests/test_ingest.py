@@ -534,3 +534,32 @@ def test_a_pds3_label_named_on_its_own_is_read_whatever_its_name(tmp_path: Path)
         walked = ingest(archive, [named.parent], workers=0)
     assert alone.added == 1 and not any("not a label" in f.message for f in alone.findings)
     assert walked.added == 0 and walked.unchanged == 0
+
+
+def test_a_late_data_file_is_checked_as_a_first_ingest_would(tmp_path: Path) -> None:
+    """The Diviner label first, then its table cut to 2,000 bytes (real data): once the table arrives, the
+    product gets what a first ingest of both gives (the truncated data object), so it is found invalid; what
+    the product held already is not recorded twice."""
+    from lunarchive.query import Query
+    from lunarchive.search import get_product, search
+
+    src = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    table = corpus_file("pds4/lro/diviner/201401031400_rdr.tab").read_bytes()[:2000]
+    lid = "urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr"
+    tree, fresh = tmp_path / "tree", tmp_path / "fresh"
+    tree.mkdir()
+    shutil.copyfile(src, tree / src.name)
+    with open_archive(tmp_path / "data", fsync=False) as archive:
+        ingest(archive, [tree], workers=0)
+        (tree / "201401031400_rdr.tab").write_bytes(table)
+        second = ingest(archive, [tree], workers=0)
+        stored = sorted((f["message_id"], f["line"]) for f in get_product(archive.catalog, lid)["findings"]
+                        if f["severity"] != "info")
+        invalid = [r["lid"] for r in search(archive.catalog, Query(valid=False))]
+    shutil.copytree(tree, fresh)
+    with open_archive(tmp_path / "data-fresh", fsync=False) as archive:
+        first = ingest(archive, [fresh], workers=0)
+    expected = sorted((f.message_id, f.line) for f in first.findings if f.severity != "info")
+    assert stored == expected and ("error.label.table_definition_problem", 270) in expected
+    assert invalid == [lid]
+    assert sorted((f.message_id, f.line) for f in second.findings if f.severity != "info") == expected

@@ -239,8 +239,7 @@ class _Batch:
         if existing is not None:
             report.unchanged += 1
             if prep.completed:  # files missing when it was catalogued, delivered since
-                self.catalog.complete_files(lidvid, prep.completed, prep.findings, self.batch_id)
-                report.findings += prep.findings
+                report.findings += self.catalog.complete_files(lidvid, prep.completed, prep.findings, self.batch_id)
         else:
             if prep.rows is None:
                 raise CatalogError(f"{lidvid}: no rows prepared for a new product")

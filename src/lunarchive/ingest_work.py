@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +34,7 @@ from .formats.files import read_whole
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo, Store
-from .validate.label_rules import check_file_references, file_line, file_lines
+from .validate.label_rules import file_line, file_lines
 from .validate.label_rules import finding as note_finding
 
 __all__ = ["LABEL_KINDS", "MSG", "Context", "Kind", "Prepared", "Worker", "prepared_results"]
@@ -149,13 +149,25 @@ class Worker:
             if out.committed_digest == out.label_sha256:
                 missing = self.ctx.committed.unmeasured(product.lidvid)
                 if missing:  # delivered since: store them now
-                    self._complete(product, out, set(missing), root)
+                    self._complete(product, out, set(missing), data, root)
             return out
         unmeasured = self._hash_files(product, out)
+        t0 = time.perf_counter()
+        out.findings = self._findings(product, path, data, root, unmeasured)
+        t1 = time.perf_counter()
+        timings["validate"] = t1 - t0
+        out.rows = product_rows(product, data, out.label_sha256)
+        product.discipline = {}  # in the rows (as JSON) already; not needed again, so not sent back
+        timings["rows"] = time.perf_counter() - t1
+        return out
+
+    def _findings(self, product: Product, path: str, data: bytes, root: Any,
+                  unmeasured: list[tuple[str, str, str]]) -> list[Finding]:
+        """Everything ingest finds about a product whose files have been measured: files it could not measure,
+        inventory members, PDS3 label notes, and validate's product-level rules (when they run)."""
         lines = file_lines(root) if unmeasured and root is not None else {}  # where the label names each file
         problems = [(m, text, file_line(lines, name)) for m, text, name in unmeasured]
         problems += [(m, text, None) for m, text in _members(product)]
-        t0 = time.perf_counter()
         findings = [Finding(m, text, path, "error", line, product.lidvid) for m, text, line in problems]
         if product.label_format == "pds3":
             notes = pds3.label_notes(product) + (pds3.file_notes(product) if self.ctx.checks is not None else [])
@@ -166,17 +178,12 @@ class Worker:
             except (OSError, ValueError) as exc:
                 checks = [Finding(MSG["unreadable"], f"validation stopped: {exc}", product.label_path or "")]
             findings += [Finding(f.message_id, f.message, path, f.severity, f.line, product.lidvid) for f in checks]
-        t1 = time.perf_counter()
-        timings["validate"] = t1 - t0
-        out.findings = findings
-        out.rows = product_rows(product, data, out.label_sha256)
-        product.discipline = {}  # in the rows (as JSON) already; not needed again, so not sent back
-        timings["rows"] = time.perf_counter() - t1
-        return out
+        return findings
 
-    def _complete(self, product: Product, out: Prepared, missing: set[str], root: Any) -> None:
+    def _complete(self, product: Product, out: Prepared, missing: set[str], data: bytes, root: Any) -> None:
         """Measure and store the files of an unchanged product that were missing when it was catalogued and
-        are there now; check them against the label (size, md5) when the rules run."""
+        are there now; then find what a first ingest of the whole product would (contents, sizes, checksums),
+        of which the catalogue records what it does not hold yet."""
         t0 = time.perf_counter()
         arrived = [ref for ref in product.files if ref.name in missing and self._hash_one(ref, out) is None]
         out.timings["hash"] = time.perf_counter() - t0
@@ -184,11 +191,12 @@ class Worker:
             return
         path = product.label_path or out.path
         out.completed = [(ref.name, ref.sha256 or "", ref.md5 or "", ref.size or 0) for ref in arrived]
-        out.findings = [Finding(MSG["not_product"], f"file {ref.name!r}, missing when {product.lidvid} was "
-                                "catalogued, is there now: measured and stored", path, "info", None, product.lidvid)
-                        for ref in arrived]
-        if self.ctx.checks is not None:  # the files as the label declares them (file_size, md5_checksum)
-            out.findings += check_file_references(replace(product, files=arrived), path, root)
+        notes = [Finding(MSG["not_product"], f"file {ref.name!r}, missing when {product.lidvid} was catalogued, is "
+                         "there now: measured and stored", path, "info", None, product.lidvid) for ref in arrived]
+        unmeasured = self._hash_files(product, out)  # the files stored before: measured again (from the cache)
+        t1 = time.perf_counter()
+        out.findings = notes + self._findings(product, path, data, root, unmeasured)
+        out.timings["validate"] = time.perf_counter() - t1
 
     def _hash_files(self, product: Product, out: Prepared) -> list[tuple[str, str, str]]:
         """(message id, text, file name) of each file that cannot be measured."""

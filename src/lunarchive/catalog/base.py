@@ -55,10 +55,11 @@ class Catalog(ABC):
 
     @abstractmethod
     def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int]],
-                       findings: Sequence[Finding], batch_id: int) -> None:
+                       findings: Sequence[Finding], batch_id: int) -> list[Finding]:
         """Files of a catalogued product that were missing and are now stored, as ``(name, sha256, md5, size)``:
-        their rows say so, the findings that they were missing are dropped, and ``findings`` are recorded
-        (inside the batch's transaction)."""
+        their rows say so, the findings that they were missing are dropped, and those of ``findings`` (what an
+        ingest of the whole product finds now) that the product does not hold yet are recorded (inside the
+        batch's transaction) and returned."""
 
     @abstractmethod
     def digest_lookup(self) -> CommittedLookup:

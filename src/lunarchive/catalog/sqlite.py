@@ -146,7 +146,7 @@ class SqliteCatalog(Catalog):
         )
 
     def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int]],
-                       findings: Sequence[Finding], batch_id: int) -> None:
+                       findings: Sequence[Finding], batch_id: int) -> list[Finding]:
         row = self.conn.execute("SELECT id FROM products WHERE lidvid=?", (lidvid,)).fetchone()
         if row is None:
             raise CatalogError(f"{lidvid}: no catalogued product to complete")
@@ -158,7 +158,10 @@ class SqliteCatalog(Catalog):
                 "DELETE FROM findings WHERE product_id=? AND message_id IN (?, ?) AND message LIKE ? ESCAPE '\\'",
                 (pid, "error.label.missing_file", "error.label.unresolvable_resource",
                  _like(repr(name))))
-        self.add_findings([(f, pid) for f in findings], batch_id)
+        held = set(self.conn.execute("SELECT message_id, message, line FROM findings WHERE product_id=?", (pid,)))
+        new = [f for f in findings if (f.message_id, f.message, f.line) not in held]
+        self.add_findings([(f, pid) for f in new], batch_id)
+        return new
 
     def digest_lookup(self) -> SqliteDigests:
         return SqliteDigests(str(self.path))

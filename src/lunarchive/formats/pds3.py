@@ -44,7 +44,7 @@ __all__ = [
 PRODUCT_CLASS = "PDS3"
 _SIGNATURES = (b"PDS_VERSION_ID", b"ODL_VERSION_ID", b"CCSD3ZF", b"NJPL1I00PDS")
 _ODL_START = re.compile(rb"(?:/\*.*?\*/\s*)*[A-Za-z^][A-Za-z0-9_:^]*\s*=", re.S)
-_NULLS = {"", "N/A", "UNK", "NULL"}
+_NULLS = {"", "N/A", "UNK", "UNKNOWN", "NULL"}
 _LID_BAD = re.compile(r"[^a-z0-9._-]")
 
 
@@ -351,9 +351,10 @@ def _pointer_role(name: str) -> str:
     return "data"
 
 
-_VOLUME_DIRS = {"format": "label", "document": "document", "catalog": "catalog"}
+_VOLUME_DIRS = {"format": ("label",), "document": ("document",), "catalog": ("catalog", "label")}
 """Where a volume keeps the files of each pointer role that are not beside the label: format files in LABEL/,
-documents in DOCUMENT/, catalog files in CATALOG/ (directories one level below the volume's root)."""
+documents in DOCUMENT/, catalog files in CATALOG/ or, as supplemental labels (Mars MDIM's DSMAPDIM.LBL),
+LABEL/ (directories one level below the volume's root)."""
 _VOLUME_DEPTH = 6
 """How many directories up from a label its volume's root is looked for."""
 
@@ -361,8 +362,8 @@ _VOLUME_DEPTH = 6
 def _resolve_in_volume(base: Path, name: str, role: str) -> Path | None:
     """A pointer's file that is not beside the label, in its volume's LABEL/, DOCUMENT/ or CATALOG/ directory
     (the nearest one, going up from the label), whatever the case of its name."""
-    sub = _VOLUME_DIRS.get(role)
-    if sub is None or "/" in name.strip().replace("\\", "/"):
+    subs = _VOLUME_DIRS.get(role)
+    if subs is None or "/" in name.strip().replace("\\", "/"):
         return None  # a data file, or a path the label spells out: only where it says
     current = base.absolute()
     for _ in range(_VOLUME_DEPTH):
@@ -374,9 +375,9 @@ def _resolve_in_volume(base: Path, name: str, role: str) -> Path | None:
             listing = _listing(str(current), current.stat().st_mtime_ns)
         except OSError:
             return None
-        actual = listing.get(sub)
-        if actual is not None:
-            found = resolve_file(current / actual, name)
+        for sub in subs:
+            actual = listing.get(sub)
+            found = resolve_file(current / actual, name) if actual is not None else None
             if found is not None:
                 return found
     return None
