@@ -563,3 +563,18 @@ def test_a_late_data_file_is_checked_as_a_first_ingest_would(tmp_path: Path) -> 
     assert stored == expected and ("error.label.table_definition_problem", 270) in expected
     assert invalid == [lid]
     assert sorted((f.message_id, f.line) for f in second.findings if f.severity != "info") == expected
+
+
+def test_digest_lookups_of_a_first_ingest_ask_the_catalogue_once(tmp_path: Path) -> None:
+    """A catalogue that holds nothing when a batch begins answers every lookup of that batch with "not
+    catalogued" after one query; closed and reopened (the next batch), it looks again."""
+    label = corpus_file("pds4/lro/lend/lend_rdr_dld_20240615.xml")
+    lid = "urn:nasa:pds:lro_lend:data_science_derived:lend_rdr_dld_20240615"
+    with open_archive(tmp_path / "data", fsync=False) as archive:
+        lookup = archive.catalog.digest_lookup()
+        assert lookup.lookup(lid, "1.0") == (None, False)
+        ingest(archive, [label], workers=0)
+        assert lookup.lookup(lid, "1.0") == (None, False)  # as the batch that began empty saw it
+        lookup.close()
+        digest, known = lookup.lookup(lid, "1.0")
+    assert known and digest == hashlib.sha256(label.read_bytes()).hexdigest()

@@ -294,9 +294,12 @@ class SqliteDigests:
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
+        self._empty: bool | None = None
+        """Whether the catalogue held no product at the first lookup. It stays so while the batch that looks
+        up holds the write lock (nothing else commits meanwhile), so a first ingest asks nothing more."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "_conn": None}
+        return {"path": self.path, "_conn": None, "_empty": None}
 
     def _c(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -305,6 +308,10 @@ class SqliteDigests:
         return self._conn
 
     def lookup(self, lid: str, vid: str) -> tuple[str | None, bool]:
+        if self._empty is None:
+            self._empty = self._c().execute("SELECT NOT EXISTS (SELECT 1 FROM products)").fetchone()[0] == 1
+        if self._empty:
+            return None, False
         rows = self._c().execute("SELECT vid, label_sha256 FROM products WHERE lid=?", (lid,)).fetchall()
         return next((str(sha) for v, sha in rows if v == vid), None), bool(rows)
 
@@ -314,6 +321,7 @@ class SqliteDigests:
         return [str(r[0]) for r in rows]
 
     def close(self) -> None:
+        self._empty = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
