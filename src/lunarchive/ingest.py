@@ -138,8 +138,7 @@ def _kind_of(path: str, name: str) -> Kind | None:
         head = _head(path, 64)
         return "pds4" if head is not None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
     if low.endswith(_ATTACHED_SUFFIXES):
-        head = _head(path, 64)
-        return "pds3" if head is not None and pds3.is_pds3_label(Path(path), head) else None
+        return "pds3" if pds3.starts_as_label(path) else None
     if low.endswith(".csv"):  # a Clementine product index table, recognised by its header row
         head = _head(path, 200)
         return "clementine_index" if head is not None and clementine_index.index_kind(head) is not None else None
@@ -148,8 +147,7 @@ def _kind_of(path: str, name: str) -> Kind | None:
 
 def _named_pds3(path: str) -> Kind | None:
     """A file named on its own whatever its name (``x.pvl``, ``x.cat``) that begins as a PDS3 label does."""
-    head = _head(path, 64)
-    return "pds3" if head is not None and pds3.is_pds3_label(Path(path), head) else None
+    return "pds3" if pds3.starts_as_label(path) else None
 
 
 def _head(path: str, n: int) -> bytes | None:

@@ -35,10 +35,12 @@ from ..errors import FormatError
 from ..model import BBox, FileRef, Product
 from ..times import time_problem
 from . import odl
+from .files import open_regular
 
 __all__ = [
     "BAD_TIME", "EMPTY_VALUE", "FILE_SIZE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "OBJECT_PAST_END", "PRODUCT_CLASS",
     "UNCLOSED", "file_notes", "is_pds3_label", "label_notes", "make_lid", "parse_label", "read_label", "resolve_file",
+    "starts_as_label",
 ]
 
 PRODUCT_CLASS = "PDS3"
@@ -57,6 +59,17 @@ def is_pds3_label(path: Path, head: bytes) -> bool:
     if path.suffix.lower() != ".lbl":
         return False
     return _ODL_START.match(sig) is not None
+
+
+def starts_as_label(path: str | Path) -> bool:
+    """Whether the regular file at ``path`` is a PDS3 label by its first bytes (:func:`is_pds3_label`); a file
+    that cannot be read, or is no regular file (a pipe is never opened to wait), is not."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return is_pds3_label(Path(path), head)
 
 
 # --------------------------------------------------------------------------------------------- reading

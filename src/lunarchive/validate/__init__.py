@@ -27,8 +27,8 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import FormatError, PathNotFound, UserError
-from ..formats.files import open_regular, read_whole
-from ..formats.pds3 import is_pds3_label
+from ..formats.files import read_whole
+from ..formats.pds3 import starts_as_label
 from ..formats.pds4 import is_label_name, is_pds4_label, not_a_label, product_from_tree
 from ..formats.tables import TableDef, delimiter_char, tables_from_tree
 from ..formats.xmlsafe import parse_xml
@@ -233,7 +233,7 @@ def _run_file(target: Path, opts: Options, report: Report) -> int:
     if target.suffix.lower() in (".jpg", ".jpeg", ".png"):
         report.products.append(ProductResult(path, findings=lr.check_image(path)))
         return 0
-    if _is_pds3(target):
+    if starts_as_label(path):
         report.products.append(ProductResult(path, skipped=True, reason=PDS3_SKIPPED))
         return 0
     checked = _check_label(path, opts)
@@ -244,16 +244,6 @@ def _run_file(target: Path, opts: Options, report: Report) -> int:
 
 PDS3_SKIPPED = ("a PDS3 label: validate's rules are PDS4's; `lunarchive ingest` reads PDS3 labels and records "
                 "what they lack and whether their files hold what they say")
-
-
-def _is_pds3(path: Path) -> bool:
-    """Whether a file is a PDS3 label (ODL, not XML): by its first bytes, as ingest tells them."""
-    try:
-        with open_regular(str(path)) as fh:
-            head = fh.read(64)
-    except OSError:
-        return False
-    return is_pds3_label(path, head)
 
 
 def _result(path: str, checked: _Checked) -> ProductResult:
