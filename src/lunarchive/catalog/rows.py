@@ -58,15 +58,13 @@ from its start on finds it."""
 
 _OPEN_REASONS = frozenset({"unknown", "anticipated", "missing"})
 """PDS4 nilReasons of a stop_date_time that leave the span open (``inapplicable``: the product is an instant)."""
-_OPEN_PDS3 = frozenset({"UNK", "UNKNOWN", "NULL"})
-"""PDS3 STOP_TIME flags that leave it open (``N/A``: not applicable, an instant)."""
 
 
 def open_ended(product: Product) -> bool:
-    """Whether the label says the product's stop is unknown rather than not applicable."""
+    """Whether the label says the product's stop is unknown rather than not applicable: a PDS4 nilReason of
+    ``_OPEN_REASONS``, or a PDS3 ``stop_flag`` (which the PDS3 reader sets for such flags only)."""
     reason = product.extra.get("stop_nil_reason")
-    return (isinstance(reason, str) and reason.lower() in _OPEN_REASONS) or str(
-        product.extra.get("stop_flag", "")).upper() in _OPEN_PDS3
+    return (isinstance(reason, str) and reason.lower() in _OPEN_REASONS) or "stop_flag" in product.extra
 
 
 @lru_cache(maxsize=1024)

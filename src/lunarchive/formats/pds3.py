@@ -38,7 +38,8 @@ from . import odl
 from .files import open_regular
 
 __all__ = [
-    "BAD_TIME", "EMPTY_VALUE", "FILE_SIZE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "OBJECT_PAST_END", "PRODUCT_CLASS",
+    "BAD_TIME", "EMPTY_VALUE", "FILE_SIZE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "OBJECT_PAST_END", "OPEN_STOP_FLAGS",
+    "PRODUCT_CLASS",
     "UNCLOSED", "file_notes", "is_pds3_label", "label_notes", "make_lid", "parse_label", "read_label", "resolve_file",
     "starts_as_label",
 ]
@@ -47,6 +48,9 @@ PRODUCT_CLASS = "PDS3"
 _SIGNATURES = (b"PDS_VERSION_ID", b"ODL_VERSION_ID", b"CCSD3ZF", b"NJPL1I00PDS")
 _ODL_START = re.compile(rb"(?:/\*.*?\*/\s*)*[A-Za-z^][A-Za-z0-9_:^]*\s*=", re.S)
 _NULLS = {"", "N/A", "UNK", "UNKNOWN", "NULL"}
+OPEN_STOP_FLAGS = frozenset({"UNK", "UNKNOWN", "NULL"})
+"""STOP_TIME flags that say the stop is unknown, so the span stays open (``extra["stop_flag"]``, set only for
+these); ``N/A`` (not applicable) makes the product an instant."""
 _LID_BAD = re.compile(r"[^a-z0-9._-]")
 
 
@@ -126,7 +130,7 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
     if stop is None and start is not None and "STOP_TIME" in label:
         flag = label["STOP_TIME"]  # pvl reads NULL as None
         flag = "NULL" if flag is None else str(flag).strip().upper()
-        if flag in ("UNK", "UNKNOWN", "NULL"):
+        if flag in OPEN_STOP_FLAGS:
             extra["stop_flag"] = flag  # an unknown stop: the span stays open (N/A: an instant)
     return Product(
         lid=make_lid(data_set_id or "unknown", product_id or path.stem),

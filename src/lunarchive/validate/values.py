@@ -507,6 +507,12 @@ def _digits(value: str) -> int:
     return cut - point - 1 if point >= 0 else 0
 
 
+def _precision_ok(digits: int, precision: int, advisory: bool) -> bool:
+    """Digits after the point against a format's precision: at most it for a field_format (a description),
+    exactly it for a validation_format."""
+    return digits <= precision if advisory else digits == precision
+
+
 def format_ok(value: str, untrimmed: str, format_: Format) -> bool:
     """Whether ``format_problems`` finds nothing (without building its messages: most values are fine)."""
     parsed = _parsed_format(format_[0])
@@ -517,10 +523,7 @@ def format_ok(value: str, untrimmed: str, format_: Format) -> bool:
         return False
     if justify == "+" and untrimmed[-1:].isspace() or justify == "-" and untrimmed[:1].isspace():
         return False
-    if precision is not None and spec in "feE":
-        digits = _digits(value)
-        return digits <= precision if format_[1] else digits == precision
-    return True
+    return precision is None or spec not in "feE" or _precision_ok(_digits(value), precision, format_[1])
 
 
 def format_problems(value: str, untrimmed: str, format_: Format) -> list[tuple[str, str]]:
@@ -548,7 +551,7 @@ def format_problems(value: str, untrimmed: str, format_: Format) -> list[tuple[s
         )
     if precision is not None and spec in "feE":
         digits = _digits(value)
-        if digits > precision if advisory else digits != precision:
+        if not _precision_ok(digits, precision, advisory):
             out.append(
                 (
                     PRECISION,
