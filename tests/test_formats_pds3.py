@@ -543,3 +543,15 @@ def test_an_unknown_pds3_stop_time_is_flagged_open(tmp_path: Path) -> None:
         label.write_bytes(src.read_bytes().replace(b"= 2009-07-30T12:21:32.155", f"= {flag}".encode(), 1))
         product = pds3.parse_label(label)
         assert product.stop is None and product.extra.get("stop_flag") == expected, flag
+
+
+def test_an_unknown_stop_time_inside_a_group_is_flagged_open(tmp_path: Path) -> None:
+    """The HiRISE label gives its times in GROUP = TIME_PARAMETERS: a STOP_TIME of UNK or NULL there leaves the
+    span open as it does at the top of a label (it had been read as an instant)."""
+    src = (GITHUB_PDS3 / "hirise_mars" / "ESP_013951_1955_RED.LBL").read_bytes()
+    for flag, expected in (("UNK", "UNK"), ("NULL", "NULL"), ('"N/A"', None)):
+        label = tmp_path / f"G{flag.strip(chr(34)).replace('/', '')}.LBL"
+        label.write_bytes(src.replace(b"= 2009-07-18T13:54:52.028", f"= {flag}".encode(), 1))
+        product = pds3.parse_label(label)
+        assert product.start == "2009-07-18T13:54:41.485", flag
+        assert product.stop is None and product.extra.get("stop_flag") == expected, flag

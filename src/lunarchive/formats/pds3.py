@@ -127,8 +127,8 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
     start, stop = _time(_keyword(label, "START_TIME")), _time(_keyword(label, "STOP_TIME"))
     if start is None and stop is None:  # an image's one time (Viking, Voyager): its span is that instant
         start = stop = _time(_keyword(label, "IMAGE_TIME"))
-    if stop is None and start is not None and "STOP_TIME" in label:
-        flag = label["STOP_TIME"]  # pvl reads NULL as None
+    if stop is None and start is not None and _has_keyword(label, "STOP_TIME"):
+        flag = _keyword(label, "STOP_TIME")  # pvl reads NULL as None
         flag = "NULL" if flag is None else str(flag).strip().upper()
         if flag in OPEN_STOP_FLAGS:
             extra["stop_flag"] = flag  # an unknown stop: the span stays open (N/A: an instant)
@@ -296,6 +296,12 @@ def _keyword(label: dict[str, Any], key: str) -> Any:
             if isinstance(value, dict) and not _is_quantity(value) and key in value:
                 return value[key]
     return None
+
+
+def _has_keyword(label: dict[str, Any], key: str) -> bool:
+    """Whether ``_keyword`` finds ``key`` given (even as NULL, which pvl reads as None)."""
+    return key in label or (key in _GROUPED and any(
+        isinstance(v, dict) and not _is_quantity(v) and key in v for v in label.values()))
 
 
 def _time(value: Any) -> str | None:
