@@ -203,3 +203,45 @@ def test_a_stop_time_nil_because_unknown_leaves_the_span_open(data_dir: Path, tm
     assert len(json.loads(r.stdout)) == (1 if open_ended else 0)
     r = run("search", "--stop", "2024-06-14", "--json", data_dir=data_dir)
     assert json.loads(r.stdout) == []  # never before its start
+
+
+GITHUB_PDS4 = Path(__file__).parent / "data" / "github" / "pds4"
+
+
+def test_a_span_from_year_zero_is_found_by_time_and_years_below_1000_compare(data_dir: Path) -> None:
+    """SBN's comet compilation (validate's case github1660) spans 0000Z to 1975Z: it is found in 1960 (it was
+    catalogued as 1975 only, with a false warning), and query years below 1000 are compared as years (``--stop
+    0500`` matched every product: '500-...' sorted after '1978-...')."""
+    r = run("ingest", str(GITHUB_PDS4 / "validate_github1660"), str(GITHUB_PDS4 / "validate_github427"),
+            data_dir=data_dir)
+    assert r.returncode == 0 and "warning.label.schema" not in r.stdout, r.stdout
+    def lids(*args: str) -> list[str]:
+        r = run("search", *args, "--json", data_dir=data_dir)
+        assert r.returncode == 0, r.stderr
+        return sorted(row["lid"].rsplit(":", 1)[-1] for row in json.loads(r.stdout))
+    comets = ["head_diameters_and_tail_lengths"]
+    assert lids("--start", "1960-01-01", "--stop", "1961-12-31") == comets
+    assert lids("--stop", "0500") == comets
+    assert lids("--start", "0999", "--stop", "1001") == comets
+    assert lids("--start", "2016-05-18", "--stop", "2016-05-18") == ["rs_20160518_014000_udsc64_l3_e"]
+
+
+def test_source_products_are_references(data_dir: Path) -> None:
+    """Akatsuki products (validate's cases github1357 and github427) name their source products in
+    Source_Product_Internal, one element holding two lidvid_reference: each is a reference with its type."""
+    label = GITHUB_PDS4 / "validate_github1357" / "uvi_20151207_051953_283_l3b_v21.lblx"
+    assert run("ingest", str(label), str(GITHUB_PDS4 / "validate_github427"), data_dir=data_dir).returncode == 0
+    show = json.loads(run("show", "urn:jaxa:darts-ard:vco_uvi_map:data_map:uvi_20151207_051953_283_l3b",
+                          "--json", data_dir=data_dir).stdout)
+    refs = {(r["target"], r["ref_type"]) for r in show["references"]}
+    uvi = "urn:jaxa:darts:vco_uvi:"
+    assert {(t, ty) for t, ty in refs if ty.endswith("source_product")} == {
+        (f"{uvi}data_calibrated:uvi_20151207_051953_283_l2b::1.0", "data_to_calibrated_source_product"),
+        (f"{uvi}geometry:uvi_20151207_051953_283_geo::1.0", "data_to_derived_source_product"),
+        (f"{uvi}data-map:uvi_20151207_051953_283_l3b::1.0", "data_to_derived_source_product"),
+    }
+    assert not any(f["message_id"] == "error.label.schema" for f in show["findings"])  # darts-ard is a LID authority
+    show = json.loads(run("show", "urn:jaxa:darts:vco_rs:data_derived:rs_20160518_014000_udsc64_l3_e", "--json",
+                          data_dir=data_dir).stdout)
+    assert {r["ref_type"] for r in show["references"]} >= {"data_to_raw_source_product",
+                                                            "data_to_calibrated_source_product"}

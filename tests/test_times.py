@@ -78,3 +78,31 @@ def test_time_problem_tells_malformed_from_impossible() -> None:
     assert time_problem("yesterday") == (False, "not an ISO 8601 time")
     well_formed, reason = time_problem("2009-366T00:00:00") or (False, "")
     assert well_formed and "day of year 366" in reason
+
+
+def test_years_before_1000_are_zero_padded_so_they_sort() -> None:
+    """strftime does not pad years below 1000 on Linux: '500-...' sorted after '1978-...'."""
+    assert normalize_utc("0500") == "0500-01-01T00:00:00.000000Z"
+    assert normalize_utc("0999-12-31T00:00:00Z") == "0999-12-31T00:00:00.000000Z"
+    assert normalize_utc("0500", end=True) == "0500-12-31T23:59:59.999999Z"
+    assert (normalize_utc("0500") or "") < (normalize_utc("1978") or "")
+
+
+def test_year_zero_is_a_time() -> None:
+    """PDS4 allows year 0 (1 BC, a leap year): SBN's comet compilation starts in 0000Z."""
+    assert normalize_utc("0000Z") == "0000-01-01T00:00:00.000000Z"
+    assert normalize_utc("0000Z", end=True) == "0000-12-31T23:59:59.999999Z"
+    assert normalize_utc("0000-02-29") == "0000-02-29T00:00:00.000000Z"
+    assert normalize_utc("0000-366T01", end=True) == "0000-12-31T01:59:59.999999Z"
+    assert normalize_utc("0000-12-31T23:00-02:00") == "0001-01-01T01:00:00.000000Z"
+    assert normalize_utc("0000-01-01T00:30+01:00") == "0000-01-01T00:00:00.000000Z"  # before year 0: its start
+    assert time_problem("0000Z") is None
+    assert normalize_utc("0000-02-30") is None and normalize_utc("00001") is None
+
+
+def test_the_ends_of_the_calendar_do_not_overflow() -> None:
+    """The end of year 9999 (a day, a year) and an offset before year 1 stop at datetime's range."""
+    assert normalize_utc("9999Z", end=True) == "9999-12-31T23:59:59.999999Z"
+    assert normalize_utc("9999-12-31", end=True) == "9999-12-31T23:59:59.999999Z"
+    assert normalize_utc("9999-12-31T23:00-02:00") == "9999-12-31T23:59:59.999999Z"
+    assert normalize_utc("0001-01-01T00:00:00+01:00") == "0001-01-01T00:00:00.000000Z"

@@ -240,3 +240,24 @@ def test_a_pds3_label_named_to_validate_is_skipped_with_the_reason() -> None:
     [result] = report.products
     assert result.skipped and "a PDS3 label" in (result.reason or "") and report.exit_code == 0
     assert not _ids(report)
+
+
+GITHUB_PDS4 = Path(__file__).parent / "data" / "github" / "pds4"
+
+
+def test_manifest_tables_are_checked_like_the_tables_they_derive_from() -> None:
+    """validate's case PDS-543: the LADEE mission bundle SIP's Manifest_SIP_Deep_Archive (a Table_Delimited)
+    declares maximum_record_length 59, its 13 records are 156-204 bytes: validate's expected report gives 13
+    error.table.record_length_mismatch (the manifest had not been read as a table at all)."""
+    report = validate_paths([GITHUB_PDS4 / "validate_pds543" / "ladee_mission_bundle_SIP_4col_manifest_v1.0.xml"])
+    assert report.summary()["messageTypes"] == {"error.table.record_length_mismatch": 13}
+
+
+def test_a_hyphen_in_the_lid_authority_is_allowed() -> None:
+    """validate's case github1359 (fixed in validate 3.7 after the information model 1O00's patterns): JAXA's
+    `urn:jaxa:darts-ard:...` LIDs are LIDs, in the label and as inventory values; the collection passes."""
+    label = GITHUB_PDS4 / "validate_github1359" / "collection_hyb2_nirs3_sp_ard_data_iof_thermalcorr_v001.lblx"
+    summary = validate_paths([label]).summary()
+    assert summary["totalErrors"] == 0 and summary["totalWarnings"] == 0, summary
+    summary = validate_paths([label.parent], rule_set="pds4.collection").summary()  # its 83 members not delivered
+    assert summary["totalErrors"] == 0 and summary["messageTypes"] == {"warning.integrity.member_not_found": 83}

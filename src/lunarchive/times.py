@@ -53,13 +53,20 @@ def parse_utc(text: str, *, end: bool = False) -> datetime | None:
     except ValueError as exc:
         raise InvalidQuery(f"not a valid time: {text!r} ({exc})") from exc
     tz = g["tz"]
-    if tz and tz.upper() != "Z":  # +hh:mm, +hhmm or +hh (RFC 3339 and ISO 8601 both allow lower-case t and z)
-        sign = 1 if tz[0] == "+" else -1
-        hh, mm = int(tz[1:3]), int(tz[-2:]) if len(tz) > 3 else 0
-        dt -= sign * timedelta(hours=hh, minutes=mm)
-    if end:
-        dt = _next_step(dt, g) - timedelta(microseconds=1)
+    try:
+        if tz and tz.upper() != "Z":  # +hh:mm, +hhmm or +hh (RFC 3339 and ISO 8601 both allow lower-case t and z)
+            sign = 1 if tz[0] == "+" else -1
+            hh, mm = int(tz[1:3]), int(tz[-2:]) if len(tz) > 3 else 0
+            dt -= sign * timedelta(hours=hh, minutes=mm)
+        if end:
+            dt = _next_step(dt, g) - timedelta(microseconds=1)
+    except (OverflowError, ValueError):  # past the ends of datetime's range (year 1 to 9999): its first or last instant
+        dt = _FIRST if dt.year == 1 else _LAST
     return dt
+
+
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 def _next_step(dt: datetime, g: dict[str, str | None]) -> datetime:
@@ -108,11 +115,18 @@ def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
         y, mo, d, hh, mm, ss, frac = m.groups()
         if _real_time(y, mo, d, hh, mm, ss):  # the end of a time given to 10^-k s: the same digits, then nines
             return f"{y}-{mo}-{d}T{hh}:{mm}:{ss}.{(frac or '').ljust(6, '9' if end else '0')}Z"
-    try:
-        dt = parse_utc(text, end=end)
+    s = text.strip().strip('"')
+    year_zero = s.startswith("0000") and not s[4:5].isdigit()
+    try:  # year 0 (1 BC; PDS4 allows it): datetime has none, so it is read as year 400, whose calendar is the same
+        dt = parse_utc("0400" + s[4:] if year_zero else s, end=end)
     except InvalidQuery:
         return None
-    return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if dt is None:
+        return None
+    year = dt.year - 400 if year_zero else dt.year
+    if year < 0:  # an offset took it before year 0
+        return "0000-01-01T00:00:00.000000Z"
+    return f"{year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}.{dt.microsecond:06d}Z"
 
 
 def time_problem(text: str | None) -> tuple[bool, str] | None:

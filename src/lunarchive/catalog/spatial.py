@@ -77,7 +77,10 @@ def _time(utc: str | None) -> float | None:
     in the text order, so the index never drops a product the exact text comparison keeps)."""
     if not utc:
         return None
-    return (datetime.fromisoformat(utc) - _J2000).total_seconds() / (86400.0 * _TIME_UNIT_DAYS)
+    days = 0.0
+    if utc.startswith("0000"):  # year 0 (1 BC), which datetime lacks: as year 400, 146,097 days (400 years) on
+        utc, days = "0400" + utc[4:], -146_097.0
+    return ((datetime.fromisoformat(utc) - _J2000).total_seconds() / 86400.0 + days) / _TIME_UNIT_DAYS
 
 
 def body_id(conn: sqlite3.Connection, body: Body) -> int:

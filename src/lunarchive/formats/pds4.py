@@ -80,6 +80,7 @@ _START, _STOP = _t("start_date_time"), _t("stop_date_time")
 _PLEVEL, _PLEVEL_ID = _t("processing_level"), _t("processing_level_id")
 _NAME, _TYPE, _COMPONENT = _t("name"), _t("type"), _t("Observing_System_Component")
 _INTERNAL_REF, _LID_REF, _LIDVID_REF = _t("Internal_Reference"), _t("lid_reference"), _t("lidvid_reference")
+_SOURCE_PRODUCT = _t("Source_Product_Internal")
 _REF_TYPE, _COMMENT, _MEMBER_STATUS = _t("reference_type"), _t("comment"), _t("member_status")
 _FILE, _DOCUMENT_FILE, _DOCUMENT_EDITION = _t("File"), _t("Document_File"), _t("Document_Edition")
 _FILE_NAME, _DIR_PATH, _FILE_SIZE = _t("file_name"), _t("directory_path_name"), _t("file_size")
@@ -391,6 +392,8 @@ def _reference_list(el: _Element, p: Product, state: _State) -> None:
     for c in _kids(el):
         if c.tag == _INTERNAL_REF:
             _internal_reference(c, p, state)
+        elif c.tag == _SOURCE_PRODUCT:
+            _source_products(c, p, state)
 
 
 def _ref_fields(el: _Element) -> tuple[str | None, str, str | None, str | None, _Element | None]:
@@ -418,7 +421,25 @@ def _internal_reference(el: _Element, p: Product, state: _State) -> None:
     if not ref:
         state.problems.append(f"Internal_Reference on line {el.sourceline} has no lid/lidvid reference")
         return
-    if not _identifier(ref, "Internal_Reference", el, state):
+    _add_reference(ref, kind, ref_type, comment_el, "Internal_Reference", el, p, state)
+
+
+def _source_products(el: _Element, p: Product, state: _State) -> None:
+    """A Source_Product_Internal: the LIDVIDs (one or more ``lidvid_reference``) of the products this one was
+    made from, under one ``reference_type`` (``data_to_raw_source_product``...)."""
+    refs = [(_text(c), "lidvid" if c.tag == _LIDVID_REF else "lid")
+            for c in _kids(el) if c.tag in (_LIDVID_REF, _LID_REF)]
+    _, _, ref_type, _, comment_el = _ref_fields(el)
+    if not any(ref for ref, _ in refs):
+        state.problems.append(f"Source_Product_Internal on line {el.sourceline} has no lidvid reference")
+    for ref, kind in refs:
+        if ref:
+            _add_reference(ref, kind, ref_type, comment_el, "Source_Product_Internal", el, p, state)
+
+
+def _add_reference(ref: str, kind: str, ref_type: str | None, comment_el: _Element | None, what: str,
+                   el: _Element, p: Product, state: _State) -> None:
+    if not _identifier(ref, what, el, state):
         return
     seen = (ref, ref_type or "")
     if seen in state.seen_refs:  # the same reference repeated (e.g. in Observing_System and speclib:)

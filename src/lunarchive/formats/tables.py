@@ -1,9 +1,10 @@
 """PDS4 tables: their definitions read from a label tree, and chunked readers for their records.
 
-:func:`tables_from_tree` turns every ``Table_Character``, ``Table_Binary``, ``Table_Delimited`` and
-``Inventory`` of a label into a :class:`TableDef`: fields expanded out of their groups (each repetition of
-``Group_Field_*`` becomes its own fields, offsets made absolute and 0-based), with the data type, the
-``Field_Statistics`` minimum/maximum, ``Special_Constants``, scaling and formats. Definitions that cannot
+:func:`tables_from_tree` turns every ``Table_Character``, ``Table_Binary``, ``Table_Delimited``,
+``Inventory`` and other class the information model derives from them (``Transfer_Manifest``,
+``Manifest_SIP_Deep_Archive``...) of a label into a :class:`TableDef`: fields expanded out of their groups
+(each repetition of ``Group_Field_*`` becomes its own fields, offsets made absolute and 0-based), with the
+data type, the ``Field_Statistics`` minimum/maximum, ``Special_Constants``, scaling and formats. Definitions that cannot
 be right (a group whose length does not match its fields, fields outside the record, unknown data types,
 non-integer counts) are kept as ``TableDef.problems`` instead of raising, so a validator can report them.
 
@@ -79,6 +80,11 @@ _TABLE_TAGS: dict[str, TableKind] = {
     _P + "Table_Binary": "binary",
     _P + "Table_Delimited": "delimited",
     _P + "Inventory": "delimited",
+    # the classes the information model derives from them (a SIP's or AIP's manifests, source-product tables)
+    _P + "Manifest_SIP_Deep_Archive": "delimited",
+    _P + "Table_Delimited_Source_Product_Internal": "delimited",
+    _P + "Table_Delimited_Source_Product_External": "delimited",
+    _P + "Transfer_Manifest": "character",
 }
 _MAX_FIELDS = 1_000_000
 _HEX = re.compile(r"^(?:0x([0-9a-fA-F]+)|16#([0-9a-fA-F]+)#)$")

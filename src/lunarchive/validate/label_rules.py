@@ -350,6 +350,11 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+_FIXED_TABLES = {"Table_Character": "Record_Character", "Table_Binary": "Record_Binary",
+                 "Transfer_Manifest": "Record_Character"}
+"""Tables of fixed-length records (the classes derived from them too), and their record element."""
+
+
 def _object_span(el: etree._Element) -> tuple[int | None, int | None]:
     """(offset, length in bytes) of a data object, length None when it cannot be known from the label."""
 
@@ -365,8 +370,8 @@ def _object_span(el: etree._Element) -> tuple[int | None, int | None]:
     tag = _local(el.tag)
     if tag == "Header":
         return offset, num(el, "object_length")
-    if tag in ("Table_Character", "Table_Binary"):
-        record = next(el.iterchildren(_P + f"Record_{tag.split('_')[1]}"), None)
+    if tag in _FIXED_TABLES:
+        record = next(el.iterchildren(_P + _FIXED_TABLES[tag]), None)
         records, length = num(el, "records"), num(record, "record_length") if record is not None else None
         return offset, records * length if records is not None and length is not None else None
     if tag.startswith("Array"):

@@ -140,9 +140,11 @@ _REGEX = {
     "ASCII_Time": r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?",
     "ASCII_MD5_Checksum": r"[0-9a-fA-F]{32}",
     "ASCII_DOI": r"10\.\S+/\S+",
-    "ASCII_LID": r"urn:[a-z]+:[a-z]+:([0-9a-z\-._]:?)+",
-    "ASCII_LIDVID": r"urn:[a-z]+:[a-z]+:([0-9a-z\-._]:?)+::[1-9][0-9]*\.[0-9]+",
-    "ASCII_LIDVID_LID": r"urn:[a-z]+:[a-z]+:([0-9a-z\-._]:?)+(::[1-9][0-9]*\.[0-9]+)?",
+    # the information model's (1O00) patterns: 3 to 5 fields after urn, each of lower-case letters, digits and
+    # - . _ (so an authority such as JAXA's darts-ard), then for a LIDVID a VID of digits . digits
+    "ASCII_LID": r"urn(:[0-9a-z\-._]+){3,5}",
+    "ASCII_LIDVID": r"urn(:[0-9a-z\-._]+){3,5}::[0-9]+\.[0-9]+",
+    "ASCII_LIDVID_LID": r"urn(:[0-9a-z\-._]+){3,5}(::[0-9]+\.[0-9]+)?",
     "ASCII_VID": r"[1-9][0-9]*\.[0-9]+(\.[0-9]+)?(\.[0-9]+)?",
     "ASCII_File_Name": r"[A-Za-z0-9]+[A-Za-z0-9\-_.]*\.[A-Za-z0-9\-_]*[A-Za-z0-9]+",
     "ASCII_Directory_Path_Name": _DIR + "(/" + _DIR + ")*",
