@@ -261,3 +261,64 @@ def test_a_hyphen_in_the_lid_authority_is_allowed() -> None:
     assert summary["totalErrors"] == 0 and summary["totalWarnings"] == 0, summary
     summary = validate_paths([label.parent], rule_set="pds4.collection").summary()  # its 83 members not delivered
     assert summary["totalErrors"] == 0 and summary["messageTypes"] == {"warning.integrity.member_not_found": 83}
+
+
+def test_references_not_found_are_the_bundles_own_each_once() -> None:
+    """validate's case github1481 (New Horizons LEISA): the calibrated label's comments mark the 5 references
+    validate reports. References into another bundle (nh_documents) are not this bundle's to hold, and a
+    product referenced twice by one label (as bin centres and bin widths) is reported once."""
+    bundle = GITHUB_PDS4 / "validate_github1481" / "bundle.lblx"
+    report = validate_paths([bundle], rule_set="pds4.bundle")
+    found = [f for r in report.integrity for f in r.findings
+             if f.message_id == "warning.integrity.reference_not_found"]
+    targets = sorted(f.message.split()[3].split("::")[0].rsplit(":", 1)[-1] for f in found)
+    assert targets == ["flatmap", "lsb_0287692018_0x53c_eng", "pixelmap", "wave_map", "wavemap"]
+    assert report.summary()["messageTypes"] == {"error.label.missing_file": 3,
+                                                "warning.integrity.reference_not_found": 5}
+
+
+def test_blank_lines_that_end_an_inventory_are_no_rows(data_dir: Path) -> None:
+    """Both inventories of validate's case github1481 end with a blank CRLF line after their one record:
+    validate passes them, and ingest had recorded error.table.fields_mismatch ("blank row") for each."""
+    from lunarchive.config import open_archive
+    from lunarchive.formats.inventory import read_inventory
+    from lunarchive.ingest import ingest
+
+    tree = GITHUB_PDS4 / "validate_github1481"
+    members, problems = read_inventory(tree / "pluto_raw" / "inventory.csv")
+    assert [m.ref for m in members] == ["urn:nasa:pds:nh_leisa:pluto_raw:overview::1.0"] and problems == []
+    with open_archive(data_dir, fsync=False) as archive:
+        report = ingest(archive, [tree], workers=0)
+    assert Counter(f.message_id for f in report.findings) == Counter(
+        {"error.label.missing_file": 3, "warning.integrity.reference_not_found": 5})
+
+
+@pytest.mark.parametrize(("label", "expected"), [
+    ("test_success.xml", {}),
+    ("test_fail_header_offset.xml", {"error.label.invalid_object_definition": 1}),
+    ("test_fail_table_offset.xml", {"error.label.invalid_object_definition": 1}),
+])
+def test_fields_may_reach_the_record_delimiter_and_overlapping_objects_are_found(label: str,
+                                                                                 expected: dict[str, int]) -> None:
+    """validate's case github480 (--skip-content-validation): a field ending at the record's last byte passes
+    (it was a table_definition_problem, which also hid the overlap of the Header and the tables)."""
+    report = validate_paths([GITHUB_PDS4 / "validate_github480" / label], skip_content=True)
+    assert report.summary()["messageTypes"] == expected
+
+
+def test_a_value_of_spaces_in_a_delimited_number_field_is_no_number(tmp_path: Path) -> None:
+    """validate's case github09 (row 4): in a delimited table a value of one space is text, not blank, so an
+    ASCII_Integer field holding it is error.table.field_value_data_type_mismatch; an empty value passes."""
+    src = GITHUB_PDS4 / "validate_github09"
+    report = validate_paths([src / "csv_empty_field_test_INVALID.xml"])
+    assert report.summary()["messageTypes"] == {"error.table.field_value_data_type_mismatch": 1}
+    [finding] = [f for r in report.products for f in r.findings]
+    assert "field 11 (APXS Archive Sol): value ' '" in finding.message
+    for name in ("csv_empty_field_test_INVALID.xml", "csv_empty_field_test_INVALID.csv"):
+        shutil.copyfile(src / name, tmp_path / name)
+    table = tmp_path / "csv_empty_field_test_INVALID.csv"
+    data = table.read_bytes()
+    assert data.count(b", ,") == 1
+    table.write_bytes(data.replace(b", ,", b",,"))  # validate's VALID twin of this table
+    label = tmp_path / "csv_empty_field_test_INVALID.xml"
+    assert validate_paths([label], rule_set="pds4.label").summary()["totalErrors"] == 0

@@ -72,6 +72,8 @@ def read_inventory(path: Path, delimiter: str = ",") -> tuple[list[Member], list
     problems += _line_ends(data, name)
     members: list[Member] = []
     lines = text.splitlines()
+    while lines and not lines[-1].strip():  # blank lines after the last record end the file, as the table read
+        lines.pop()  # (which stops at its records) takes them; a blank row between records is reported
     for lineno, fields in enumerate(csv.reader(lines, delimiter=delimiter, strict=False), 1):
         where = f"{name} line {lineno}"
         if not fields or all(not f.strip() for f in fields):

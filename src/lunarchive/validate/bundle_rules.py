@@ -223,24 +223,30 @@ def check_unreferenced_members(
 def check_references(members: list[Member], bundle_lid: str | None, index: Index) -> list[Finding]:
     """References (lid/lidvid_reference) from products of the bundle resolve to a product in the tree.
 
-    As validate does, only products whose LID belongs to the bundle are checked, and references to
-    context products (a ``context`` LID segment, or a context reference type such as
-    ``data_to_investigation`` / ``is_instrument``) are left to the context checks.
+    As validate does, only products whose LID belongs to the bundle are checked, and only their references
+    to the bundle's own products, each once per label (a reference to another bundle, such as a mission's
+    documents, is not this bundle's to hold). References to context products (a ``context`` LID segment,
+    or a context reference type such as ``data_to_investigation`` / ``is_instrument``) are left to the
+    context checks.
     """
     if not bundle_lid:
         return []
     out = []
     for m in members:
         p = m.product
-        if p.lid != bundle_lid and not p.lid.startswith(bundle_lid + ":"):
+        if not _in_bundle(p.lid, bundle_lid):
             continue
+        reported: set[str] = set()
         for ref in p.references:
             if (
-                _CONTEXT_LID.match(ref.target)
+                ref.target in reported
+                or not _in_bundle(_split(ref.target)[0], bundle_lid)
+                or _CONTEXT_LID.match(ref.target)
                 or _CONTEXT_TYPE.search(ref.ref_type)
                 or _found(index, ref.target)
             ):
                 continue
+            reported.add(ref.target)
             kind = "LIDVID" if ref.kind == "lidvid" else "LID"
             out.append(
                 finding(
@@ -252,6 +258,10 @@ def check_references(members: list[Member], bundle_lid: str | None, index: Index
                 )
             )
     return out
+
+
+def _in_bundle(lid: str, bundle_lid: str) -> bool:
+    return lid == bundle_lid or lid.startswith(bundle_lid + ":")
 
 
 def check_im_versions(members: list[Member], target: str) -> list[Finding]:

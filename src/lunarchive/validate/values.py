@@ -5,8 +5,9 @@ values padded with NUL), binary values as the raw ``(n, length)`` bytes of the f
 matched against validate's patterns by a small table-driven automaton run column by column over all rows
 at once; other text types are matched by regular expression once per distinct value in the chunk.
 Findings use NASA PDS validate's message ids and its rules (FieldValueValidator): blank values are
-allowed, surrounding double quotes are removed, special constants are exempt from the data-type and
-min/max checks (a constant is written as the label gives it: ``UNK`` in a number field),
+allowed (in a delimited table only empty ones), surrounding double quotes are removed, special constants
+are exempt from the data-type and min/max checks (a constant is written as the label gives it: ``UNK`` in
+a number field),
 minimum/maximum come from ``Field_Statistics`` and are compared with the unscaled value.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..formats.tables import BINARY_DTYPES, BIT_TYPES, FieldDef, parse_number
 
-__all__ = ["ColumnChecker", "Problem", "text_format"]
+__all__ = ["ColumnChecker", "Problem", "empty_values", "text_format"]
 
 TYPE_MISMATCH = "error.table.field_value_data_type_mismatch"
 OUT_OF_RANGE = "error.table.field_value_out_of_min_max_range"
@@ -220,6 +221,8 @@ class ColumnChecker:
         automaton = _AUTOMATA.get(dtype)
         if automaton is not None:
             ok, blank = _run(automaton, codes)
+            if self.kind == "delimited":
+                blank &= empty_values(codes)
             for i in np.flatnonzero(~ok & ~blank):
                 value = _decode(codes[i])
                 if not self._is_constant(value):
@@ -316,7 +319,7 @@ class ColumnChecker:
                 TYPE_MISMATCH,
                 record,
                 f"record {record}, field {self.f.number} ({self.f.name}): "
-                f"value {value.strip()!r} does not match its data type "
+                f"value {value.strip() or value!r} does not match its data type "
                 f"{self.f.data_type} ({pattern})",
             )
         )
@@ -442,6 +445,13 @@ def _run(automaton: tuple[np.ndarray, np.ndarray], codes: np.ndarray) -> tuple[n
         state = transitions[state + codes[..., j]]
     state //= 256
     return accept[state], state == 0
+
+
+def empty_values(codes: np.ndarray) -> np.ndarray:
+    """Which values of ``codes`` (``(..., width)``, NUL-padded) are empty. In a delimited table only an empty
+    value is blank, as validate has it: one of spaces is text, which no number type matches (in a
+    fixed-width table spaces are blank)."""
+    return np.asarray(~codes.any(axis=-1), bool)
 
 
 def _as_bytes(codes: np.ndarray) -> np.ndarray:
