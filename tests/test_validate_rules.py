@@ -322,3 +322,32 @@ def test_a_value_of_spaces_in_a_delimited_number_field_is_no_number(tmp_path: Pa
     table.write_bytes(data.replace(b", ,", b",,"))  # validate's VALID twin of this table
     label = tmp_path / "csv_empty_field_test_INVALID.xml"
     assert validate_paths([label], rule_set="pds4.label").summary()["totalErrors"] == 0
+
+
+def test_an_observational_file_named_by_two_labels_of_one_run() -> None:
+    """validate's case github681: ff_char.xml and ff_del.xml both describe ff_test.csv in a
+    File_Area_Observational; validated together, the second is error.label.file_areas_duplicated_reference.
+    Each alone passes."""
+    src = GITHUB_PDS4 / "validate_github681"
+    report = validate_paths([src / "ff_char.xml", src / "ff_del.xml"])
+    assert report.summary()["messageTypes"] == {"error.label.file_areas_duplicated_reference": 1}
+    [failed] = [r for r in report.products if r.findings]
+    assert failed.path.endswith("ff_del.xml") and "ff_char_test" in failed.findings[0].message
+    for name in ("ff_char.xml", "ff_del.xml"):
+        assert validate_paths([src / name]).summary()["totalErrors"] == 0
+
+
+def test_a_label_named_without_its_extension(data_dir: Path) -> None:
+    """validate's case github364: a PDS4 label in a file with no extension, named on its own, is
+    error.label.bad_extension; ingest reads it as the label it is (it had skipped it as "not a label") and
+    records the same finding."""
+    from lunarchive.config import open_archive
+    from lunarchive.ingest import ingest
+
+    label = GITHUB_PDS4 / "validate_github364" / "MIS000XXX_2021001T000000_DEV0_2021001T0000_RAW010"
+    report = validate_paths([label], skip_content=True)
+    assert report.summary()["messageTypes"] == {"error.label.bad_extension": 1, "error.label.missing_file": 2}
+    with open_archive(data_dir, fsync=False) as archive:
+        ingested = ingest(archive, [label], workers=0)
+    assert ingested.added == 1
+    assert Counter(f.message_id for f in ingested.findings) == report.summary()["messageTypes"]

@@ -94,7 +94,8 @@ def _candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tup
     for root in paths:
         if not root.is_dir():  # named on its own: one that is not a label is reported, not passed over
             regular = root.is_file()  # (devices and pipes are not opened to find out)
-            yield str(root), (_kind_of(str(root), root.name) or _named_pds3(str(root)) if regular else None) or "other"
+            kind = _kind_of(str(root), root.name) or _named_label(str(root)) if regular else None
+            yield str(root), kind or "other"
             continue
         stack = [str(root)]
         while stack:
@@ -135,8 +136,7 @@ def _kind_of(path: str, name: str) -> Kind | None:
     if low.endswith(_PDS3_SUFFIXES):
         return "pds3"
     if pds4.is_level_label_name(low):  # a Chang'e level label (x.2BL): PDS4 when it holds XML
-        head = _head(path, 64)
-        return "pds4" if head is not None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
+        return "pds4" if _holds_xml(path) else None
     if low.endswith(_ATTACHED_SUFFIXES):
         return "pds3" if pds3.starts_as_label(path) else None
     if low.endswith(".csv"):  # a Clementine product index table, recognised by its header row
@@ -145,9 +145,18 @@ def _kind_of(path: str, name: str) -> Kind | None:
     return None
 
 
-def _named_pds3(path: str) -> Kind | None:
-    """A file named on its own whatever its name (``x.pvl``, ``x.cat``) that begins as a PDS3 label does."""
-    return "pds3" if pds3.starts_as_label(path) else None
+def _named_label(path: str) -> Kind | None:
+    """A file named on its own whatever its name (``x.pvl``, ``x.cat``, a PDS4 label without .xml) that begins
+    as a PDS3 label does, or as XML (then read as a PDS4 label, its name reported)."""
+    if pds3.starts_as_label(path):
+        return "pds3"
+    return "pds4" if _holds_xml(path) else None
+
+
+def _holds_xml(path: str) -> bool:
+    """Whether the file begins as XML does (after a byte-order mark and white space)."""
+    head = _head(path, 64)
+    return head is not None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def _head(path: str, n: int) -> bytes | None:

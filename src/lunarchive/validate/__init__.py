@@ -21,7 +21,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -71,6 +71,35 @@ class _Checked:
     findings: list[Finding]
     member: br.Member | None
     table_bytes: int = 0
+    named: list[tuple[str, str, bool]] = field(default_factory=list)
+    """``(path, name, observational)`` of each file a File_Area names (for the run's cross-label rule)."""
+
+
+class _SharedFiles:
+    """validate's cross-label rule (its CrossLabelFileAreaReferenceChecker): within one run a data file is
+    named by one File_Area only, once any of the areas naming it is a File_Area_Observational. The first
+    label to name a file keeps it; every later naming is ``error.label.file_areas_duplicated_reference``."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, tuple[str, str]] = {}
+        self._observational: set[str] = set()
+
+    def check(self, checked: _Checked, label_path: str) -> list[Finding]:
+        if checked.member is None:
+            return []
+        product = checked.member.product
+        out = []
+        for path, name, observational in checked.named:
+            if observational:
+                self._observational.add(path)
+            first = self._first.get(path)
+            if first is None:
+                self._first[path] = (product.lid, label_path)
+            elif path in self._observational:
+                out.append(lr.finding("shared_file", f"file {name!r} is also named by a file area of {first[0]} "
+                                      f"({first[1]}); an observational file belongs to one label", label_path,
+                                      lidvid=product.lidvid))
+        return out
 
 
 def product_findings(
@@ -123,7 +152,27 @@ def _product_level(
                 check = check_table_content(table, label_path, lidvid, cap=opts.cap)
                 out += check.findings
                 read += check.bytes_read
-    return _Checked(out, member, read)
+    return _Checked(out, member, read, _named_files(root, label_path))
+
+
+_OBSERVATIONAL = _P + "File_Area_Observational"
+
+
+def _named_files(root: etree._Element, label_path: str) -> list[tuple[str, str, bool]]:
+    """``(path, name, observational)`` of the file each File_Area's File names (in label order)."""
+    out = []
+    here = os.path.dirname(label_path)
+    for el in root.iter(_P + "File"):
+        area = el.getparent()
+        if area is None or not isinstance(area.tag, str) or not area.tag.startswith(_P + "File_Area"):
+            continue
+        name = next((c.text.strip() for c in el.iterchildren(_P + "file_name") if c.text and c.text.strip()), None)
+        if not name:
+            continue
+        directory = next((c.text.strip() for c in el.iterchildren(_P + "directory_path_name") if c.text), "")
+        name = f"{directory.rstrip('/')}/{name}" if directory else name
+        out.append((os.path.normpath(os.path.join(here, name)), name, area.tag == _OBSERVATIONAL))
+    return out
 
 
 def _small_enough(table: TableDef, opts: Options) -> bool:
@@ -196,14 +245,16 @@ def validate_paths(
         parameters={"contentValidation": opts.content, "contextValidation": False},
     )
     labels = table_bytes = 0
+    shared = _SharedFiles()
     for target in targets:
-        n, b = _run_target(target.resolve(), rule_set, opts, report)
+        n, b = _run_target(target.resolve(), rule_set, opts, report, shared)
         labels, table_bytes = labels + n, table_bytes + b
     report.stats = {"labels": labels, "table_bytes": table_bytes, "seconds": time.perf_counter() - t0}
     return report
 
 
-def _run_target(target: Path, rule_set: str | None, opts: Options, report: Report) -> tuple[int, int]:
+def _run_target(target: Path, rule_set: str | None, opts: Options, report: Report,
+                shared: _SharedFiles) -> tuple[int, int]:
     if target.is_file():
         if report.rule_set == "auto":
             report.rule_set = "pds4.label"
@@ -211,24 +262,23 @@ def _run_target(target: Path, rule_set: str | None, opts: Options, report: Repor
             "Product_Bundle",
             "Product_Collection",
         ):
-            return _run_tree(str(target.parent), rule_set, opts, report, main_label=str(target))
-        return _run_file(target, opts, report), 0
+            return _run_tree(str(target.parent), rule_set, opts, report, shared, main_label=str(target))
+        return _run_file(target, opts, report, shared), 0
     chosen = rule_set or _detect_rule_set(target)
     if report.rule_set == "auto":
         report.rule_set = chosen
     if chosen in ("pds4.bundle", "pds4.collection"):
-        return _run_tree(str(target), chosen, opts, report)
+        return _run_tree(str(target), chosen, opts, report, shared)
     files, _ = br.crawl(str(target))
     n = b = 0
     for f in files:
         if is_label_name(f):
-            checked = _check_label(f, opts)
-            report.products.append(_result(f, checked))
+            checked = _take(f, opts, report, shared)
             n, b = n + 1, b + checked.table_bytes
     return n, b
 
 
-def _run_file(target: Path, opts: Options, report: Report) -> int:
+def _run_file(target: Path, opts: Options, report: Report, shared: _SharedFiles) -> int:
     path = str(target)
     if target.suffix.lower() in (".jpg", ".jpeg", ".png"):
         report.products.append(ProductResult(path, findings=lr.check_image(path)))
@@ -236,14 +286,21 @@ def _run_file(target: Path, opts: Options, report: Report) -> int:
     if starts_as_label(path):
         report.products.append(ProductResult(path, skipped=True, reason=PDS3_SKIPPED))
         return 0
-    checked = _check_label(path, opts)
-    report.products.append(_result(path, checked))
+    checked = _take(path, opts, report, shared)
     report.stats["table_bytes"] = report.stats.get("table_bytes", 0) + checked.table_bytes
     return 1
 
 
 PDS3_SKIPPED = ("a PDS3 label: validate's rules are PDS4's; `lunarchive ingest` reads PDS3 labels and records "
                 "what they lack and whether their files hold what they say")
+
+
+def _take(path: str, opts: Options, report: Report, shared: _SharedFiles) -> _Checked:
+    """Check one label, then the run's cross-label rule, and report the product."""
+    checked = _check_label(path, opts)
+    checked.findings += shared.check(checked, checked.member.path if checked.member else path)
+    report.products.append(_result(path, checked))
+    return checked
 
 
 def _result(path: str, checked: _Checked) -> ProductResult:
@@ -272,7 +329,7 @@ def _detect_rule_set(directory: Path) -> str:
 
 
 def _run_tree(
-    root: str, rule_set: str, opts: Options, report: Report, main_label: str | None = None
+    root: str, rule_set: str, opts: Options, report: Report, shared: _SharedFiles, main_label: str | None = None
 ) -> tuple[int, int]:
     files, dirs = br.crawl(root)
     labels = [f for f in files if is_label_name(f)]
@@ -289,8 +346,7 @@ def _run_tree(
                 ProductResult(path, skipped=True, reason="not the bundle label being validated")
             )
             continue
-        checked = _check_label(path, opts)
-        report.products.append(_result(path, checked))
+        checked = _take(path, opts, report, shared)
         table_bytes += checked.table_bytes
         if checked.member is not None:
             members.append(checked.member)

@@ -17,6 +17,7 @@ from collections import Counter
 
 from lxml import etree
 
+from ..formats.pds4 import is_label_name
 from ..formats.tables import TableDef, line_of
 from ..model import FileRef, Finding, Product, Severity
 from ..times import time_problem
@@ -49,6 +50,8 @@ MSG = {
     "unreadable": "error.label.unresolvable_resource",
     "definition": "error.label.table_definition_problem",
     "object": "error.label.invalid_object_definition",
+    "shared_file": "error.label.file_areas_duplicated_reference",
+    "bad_extension": "error.label.bad_extension",
     "records": "error.table.records_mismatch",
     "duplicate_lidvid": "error.inventory.duplicate_lidvid",
     "name_chars": "error.file.name_has_invalid_characters",
@@ -176,9 +179,14 @@ def naming_problem(name: str, *, is_dir: bool = False) -> tuple[str, str] | None
 
 
 def check_file_name(label_path: str) -> list[Finding]:
-    """The label's own file name follows the naming rules."""
-    problem = naming_problem(os.path.basename(label_path))
-    return [finding(problem[0], problem[1], label_path)] if problem else []
+    """The label's own file name follows the naming rules and ends as a label's does (a label named on its
+    own can have any name: validate says ``error.label.bad_extension`` of one that does not end in .xml)."""
+    name = os.path.basename(label_path)
+    problem = naming_problem(name)
+    out = [finding(problem[0], problem[1], label_path)] if problem else []
+    if not is_label_name(name):
+        out.append(finding("bad_extension", f"label file name {name!r} does not end in .xml or .lblx", label_path))
+    return out
 
 
 # ------------------------------------------------------------------------------------- file references
