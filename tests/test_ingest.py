@@ -214,7 +214,7 @@ def test_bundles_checked_during_one_walk_give_the_findings_of_checks_after_it(tm
     one_walk = findings(tmp_path / "a", [tree], 2)
     after = findings(tmp_path / "b", parts, 0)
     assert one_walk == after
-    tree_rules = {str(r[0]) for r in one_walk} & {"warning.integrity.member_not_found",
+    tree_rules = {str(r[0]) for r in one_walk} & {"error.integrity.member_not_found",
                                                   "warning.integrity.unreferenced_member",
                                                   "warning.file.not_referenced_in_label",
                                                   "error.file.name_has_invalid_characters"}

@@ -200,7 +200,9 @@ def test_every_corpus_product_gives_exactly_its_listed_errors() -> None:
         and "invalid" not in p.parts
         and not any(b in p.parents for b in bundles)
     )
-    reports = [validate_paths(bundles, rule_set="pds4.bundle"), validate_paths(others)]
+    # the corpus copies parts of bundles: their missing members are warnings here (validate 4.2's
+    # --skip-strict-collection-membership), and the listed errors are what is wrong in the parts copied
+    reports = [validate_paths(bundles, rule_set="pds4.bundle", strict_membership=False), validate_paths(others)]
     errors: dict[str, Counter[str]] = defaultdict(Counter)
     labels = set()
     for report in reports:

@@ -113,9 +113,12 @@ def test_bundle_with_a_missing_member_and_an_unlisted_product(tmp_path: Path) ->
     inventory.write_bytes(rows[0].replace(b"::1.0", b"::9.0") + b"\r\n" + b"\r\n".join(rows[1:]))
     report = validate_paths([tree])
     assert _ids(report) == Counter(
-        {"warning.integrity.member_not_found": 1, "warning.integrity.unreferenced_member": 1}
-    )
-    assert report.exit_code == 0 and report.summary()["totalWarnings"] == 2
+        {"error.integrity.member_not_found": 1, "warning.integrity.unreferenced_member": 1}
+    )  # an error since validate 4.2 (its case github1601), a warning before
+    assert report.exit_code == 1 and report.summary()["referentialIntegrity"]["failed"] == 1
+    lax = validate_paths([tree], strict_membership=False)
+    assert _ids(lax) == Counter({"warning.integrity.member_not_found": 1, "warning.integrity.unreferenced_member": 1})
+    assert lax.exit_code == 0 and lax.summary()["totalWarnings"] == 2
 
 
 def test_report_json_has_validates_summary_keys() -> None:
@@ -260,7 +263,7 @@ def test_a_hyphen_in_the_lid_authority_is_allowed() -> None:
     summary = validate_paths([label]).summary()
     assert summary["totalErrors"] == 0 and summary["totalWarnings"] == 0, summary
     summary = validate_paths([label.parent], rule_set="pds4.collection").summary()  # its 83 members not delivered
-    assert summary["totalErrors"] == 0 and summary["messageTypes"] == {"warning.integrity.member_not_found": 83}
+    assert summary["messageTypes"] == {"error.integrity.member_not_found": 83}
 
 
 def test_references_not_found_are_the_bundles_own_each_once() -> None:

@@ -197,6 +197,9 @@ def validate(
         "target: a file is pds4.label, a directory with a bundle label pds4.bundle).")] = None,
     skip_content: Annotated[bool, typer.Option(
         "--skip-content-validation", help="Do not read table contents.")] = False,
+    lax_membership: Annotated[bool, typer.Option(
+        "--skip-strict-collection-membership", help="A member an inventory or bundle lists that is not in the "
+        "tree is a warning, as before validate 4.2 (default: an error).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate PDS4 products with NASA PDS validate's rules and message ids; exit 1 when an error is found.
@@ -205,7 +208,8 @@ def validate(
     """
     from .validate import render_text, validate_paths
 
-    report = validate_paths(paths or [], rule_set=rule_set, skip_content=skip_content)
+    report = validate_paths(paths or [], rule_set=rule_set, skip_content=skip_content,
+                            strict_membership=not lax_membership)
     if as_json:
         _print_json(report.to_dict())
     else:

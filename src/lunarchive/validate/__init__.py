@@ -64,6 +64,8 @@ class Options:
     """At most this many findings of one kind per table; the rest are counted in one last finding."""
     inventory_content: bool = True
     """Read collection inventories as tables too (ingest reads them itself and turns this off)."""
+    strict_membership: bool = True
+    """A listed member that is not in the tree is an error (validate 4.2 on); False: a warning."""
 
 
 @dataclass
@@ -223,10 +225,11 @@ def validate_paths(
     *,
     rule_set: str | None = None,
     skip_content: bool = False,
+    strict_membership: bool = True,
     options: Options | None = None,
 ) -> Report:
     """Validate labels, directories or bundles; see the module docstring for the rule sets."""
-    opts = options or Options(content=not skip_content)
+    opts = options or Options(content=not skip_content, strict_membership=strict_membership)
     targets = [Path(p) for p in paths]
     if not targets:
         raise UserError("nothing to validate: give at least one path")
@@ -351,6 +354,8 @@ def _run_tree(
         if checked.member is not None:
             members.append(checked.member)
     findings = _integrity(root, rule_set, files, dirs, set(labels), members, _Md5Cache())
+    if not opts.strict_membership:
+        findings = [_lax(f) if f.message_id == br.MEMBER_NOT_FOUND else f for f in findings]
     report.general += [f for f in findings if f.message_id == br.VERSION_MISMATCH]
     by_path: dict[str, list[Finding]] = {}
     for f in findings:
@@ -359,6 +364,10 @@ def _run_tree(
     lidvids = {m.path: m.product.lidvid for m in members}
     report.integrity += [ProductResult(p, lidvids.get(p), fs) for p, fs in sorted(by_path.items())]
     return len(labels), table_bytes
+
+
+def _lax(f: Finding) -> Finding:
+    return Finding(br.MEMBER_NOT_FOUND_LAX, f.message, f.path, "warning", f.line, f.lidvid)
 
 
 def _integrity(

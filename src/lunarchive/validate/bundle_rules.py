@@ -31,7 +31,10 @@ __all__ = [
     "crawl",
 ]
 
-MEMBER_NOT_FOUND = "warning.integrity.member_not_found"
+MEMBER_NOT_FOUND = "error.integrity.member_not_found"
+"""A member an inventory or bundle lists that is not in the tree: an error by default since validate 4.2 (its
+case github1601), a warning with ``--skip-strict-collection-membership`` (``MEMBER_NOT_FOUND_LAX``)."""
+MEMBER_NOT_FOUND_LAX = "warning.integrity.member_not_found"
 UNREFERENCED_MEMBER = "warning.integrity.unreferenced_member"
 REFERENCE_NOT_FOUND = "warning.integrity.reference_not_found"
 MISSING_VERSION = "error.integrity.missing_version"
