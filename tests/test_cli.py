@@ -245,3 +245,13 @@ def test_source_products_are_references(data_dir: Path) -> None:
                           data_dir=data_dir).stdout)
     assert {r["ref_type"] for r in show["references"]} >= {"data_to_raw_source_product",
                                                             "data_to_calibrated_source_product"}
+
+
+def test_a_context_product_is_found_by_its_own_lid(data_dir: Path) -> None:
+    """The Apollo 15 XRFS instrument's context product: `--instrument xrfs.a15c` finds the instrument itself
+    as it finds the products that reference it (its own LID had given no search term)."""
+    label = GITHUB_PDS4 / "context_a15c_xrfs" / "a15c.xrfs_1.1.xml"
+    assert run("ingest", str(label), data_dir=data_dir).returncode == 0
+    for value in ("xrfs.a15c", "urn:nasa:pds:context:instrument:xrfs.a15c"):
+        r = run("search", "--instrument", value, "--json", data_dir=data_dir)
+        assert [row["lid"] for row in json.loads(r.stdout)] == ["urn:nasa:pds:context:instrument:xrfs.a15c"], value

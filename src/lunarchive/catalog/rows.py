@@ -128,7 +128,8 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
     terms += [("investigation", i.upper()) for i in product.investigations]
     terms += [("instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
     terms += [("investigation", h.upper()) for h in product.instrument_hosts]  # the mission of its spacecraft
-    terms += context_terms(r.target for r in product.references)
+    own = [product.lid] if product.product_class == "Product_Context" else []  # an instrument is its own
+    terms += context_terms([*own, *(r.target for r in product.references)])
     ids = " ".join([product.lidvid, *product.targets, *product.investigations, *product.instruments,
                     *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
                                                  if k.endswith("_id") and isinstance(v, str))])
