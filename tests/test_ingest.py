@@ -578,3 +578,30 @@ def test_digest_lookups_of_a_first_ingest_ask_the_catalogue_once(tmp_path: Path)
         lookup.close()
         digest, known = lookup.lookup(lid, "1.0")
     assert known and digest == hashlib.sha256(label.read_bytes()).hexdigest()
+
+
+def test_a_bundle_delivered_after_its_collections_is_checked_against_the_catalogue(tmp_path: Path) -> None:
+    """The PITMS collection ingested first, its bundle label in a later batch: the collection the bundle lists
+    is catalogued, and the files its products name are theirs, so the bundle's batch finds nothing a
+    one-batch ingest of the whole bundle does not (it had found the member missing and the files unlabelled)."""
+    bundle = corpus_file("pds4/clps/pitms_bundle")
+    def findings(data: Path, batches: list[Path]) -> set[tuple[str, str]]:
+        out = set()
+        with open_archive(data, fsync=False) as archive:
+            for paths in batches:
+                out |= {(f.message_id, f.path) for f in ingest(archive, [paths], workers=0).findings}
+        return out
+    whole = findings(tmp_path / "a", [bundle])
+    in_two = findings(tmp_path / "b", [bundle / "data_raw", bundle / "bundle.xml"])
+    assert in_two == whole
+    assert not any("member_not_found" in m or "not_referenced" in m for m, _ in in_two)
+
+
+def test_an_html_page_named_on_its_own_is_no_label(data_dir: Path) -> None:
+    """The LADEE SPICE bundle's HTML SPICE description begins with '<' but is no PDS4 label: named on its own it
+    is reported and skipped (a PDS4 label named without .xml is read: its root is a Product_*)."""
+    page = corpus_file("pds4/ladee/ladee_spice/document/spiceds_v001.html")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [page])
+    assert (report.added, report.failed) == (0, 0)
+    assert [f.message_id for f in report.findings] == ["info.validation.general"]

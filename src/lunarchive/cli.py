@@ -57,6 +57,9 @@ def ingest(
         min=0, help="Worker processes that parse, store and validate (default: one per core, up to 4, once a "
         "batch has 64 labels or more; 0: none)."
     )] = None,
+    lax_membership: Annotated[bool, typer.Option(
+        "--skip-strict-collection-membership", help="A member a collection or bundle lists that is in neither "
+        "the tree nor the catalogue is a warning (default: an error, as in validate 4.2).")] = False,
 ) -> None:
     """Ingest labels and their data files as one batch.
 
@@ -73,7 +76,8 @@ def ingest(
             def progress(stage: str, done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
-            report = run_ingest(archive, [Path(p) for p in paths], progress=progress, workers=workers)
+            report = run_ingest(archive, [Path(p) for p in paths], progress=progress, workers=workers,
+                                strict_membership=not lax_membership)
     errors = [f for f in report.findings if f.severity == "error"]
     if as_json:
         _print_json(report.to_dict())

@@ -21,11 +21,12 @@ from typing import Any
 
 from . import validate as validation
 from .config import Archive
-from .errors import CatalogError, PathNotFound
+from .errors import CatalogError, InvalidIdentifier, NotFound, PathNotFound
 from .formats import clementine_index, pds3, pds4
 from .formats.files import open_regular
 from .ingest_work import LABEL_KINDS, MSG, Context, Kind, Prepared, prepared_results
 from .model import Finding, Product
+from .validate.bundle_rules import MEMBER_NOT_FOUND, MEMBER_NOT_FOUND_LAX
 
 __all__ = ["IngestReport", "MSG_INVALID_LABEL", "MSG_MISSING_FILE", "ingest", "iter_candidates"]
 
@@ -147,16 +148,22 @@ def _kind_of(path: str, name: str) -> Kind | None:
 
 def _named_label(path: str) -> Kind | None:
     """A file named on its own whatever its name (``x.pvl``, ``x.cat``, a PDS4 label without .xml) that begins
-    as a PDS3 label does, or as XML (then read as a PDS4 label, its name reported)."""
+    as a PDS3 label does, or as XML whose root is a ``Product_*`` (then read as a PDS4 label, its name
+    reported)."""
     if pds3.starts_as_label(path):
         return "pds3"
-    return "pds4" if _holds_xml(path) else None
+    head = _head(path, 4096)  # XML with a Product_ root early on (an HTML page or other XML is no label)
+    return "pds4" if head is not None and _starts_as_xml(head) and b"<Product_" in head else None
 
 
 def _holds_xml(path: str) -> bool:
-    """Whether the file begins as XML does (after a byte-order mark and white space)."""
+    """Whether the file begins as XML does."""
     head = _head(path, 64)
-    return head is not None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    return head is not None and _starts_as_xml(head)
+
+
+def _starts_as_xml(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")  # after a byte-order mark and white space
 
 
 def _head(path: str, n: int) -> bytes | None:
@@ -200,7 +207,7 @@ class _Batch:
     """The ingesting process's side of one run: decisions, buffered rows, and the report."""
 
     def __init__(self, archive: Archive, report: IngestReport, batch_id: int, *, checks: bool = True,
-                 one_walk: bool = False) -> None:
+                 one_walk: bool = False, lax_membership: bool = False) -> None:
         self.archive = archive
         self.catalog = archive.catalog
         self.report = report
@@ -214,6 +221,8 @@ class _Batch:
         """Label digests of the LIDVIDs this run has taken (flushed or not)."""
         self._lids: set[str] = set()
         self._checks = checks
+        self._lax_membership = lax_membership
+        """A listed member missing from the tree and the catalogue is a warning (validate before 4.2)."""
         self._one_walk = checks and one_walk
         """Results come from one walk (each directory's subtree in one run, its own files first): a bundle
         is checked as soon as the results leave its directory, while the workers go on."""
@@ -349,12 +358,23 @@ class _Batch:
         for root in sorted(touched):
             self._record_tree_findings(root, under[root])
 
+    def _catalogued(self, ident: str) -> bool:
+        """Whether the catalogue holds the LID or LIDVID ``ident`` (catalogued before this batch, or by it)."""
+        try:
+            self.catalog.resolve(ident)
+        except (NotFound, InvalidIdentifier):
+            return False
+        return True
+
     def _record_tree_findings(self, root: str, under: list[Product]) -> None:
         """Record the tree findings of one bundle directory (every product of the run already flushed)."""
         t0 = time.perf_counter()
         seen_paths = {p.label_path for p in under}
         out: list[tuple[Finding, int | None]] = []
-        for f in validation.tree_findings(under, root):
+        for f in validation.tree_findings(under, root, catalogued=self._catalogued,
+                                          catalogued_files=self.catalog.files_under):
+            if self._lax_membership and f.message_id == MEMBER_NOT_FOUND:
+                f = Finding(MEMBER_NOT_FOUND_LAX, f.message, f.path, "warning", f.line, f.lidvid)
             pid = self.stored.get(f.path)
             if pid is None and f.path in seen_paths:
                 continue
@@ -416,11 +436,13 @@ def _bulk_gc() -> Iterator[None]:
 
 
 def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = None,
-           workers: int | None = None, validate: bool = True) -> IngestReport:
+           workers: int | None = None, validate: bool = True, strict_membership: bool = True) -> IngestReport:
     """Ingest every label under ``paths`` into ``archive`` as one batch (one transaction).
 
     ``workers``: processes that parse, store and validate (default: one per core, up to 4, once the walk
     has found ``_PARALLEL_FROM`` (64) labels; 0 or 1 does it all in this process). The result is the same either way.
+    ``strict_membership=False``: a member a collection or bundle lists that is in neither the tree nor the
+    catalogue is a warning, not an error (validate's ``--skip-strict-collection-membership``).
     ``validate=False`` leaves out validate's rules (product-level and referential integrity): labels that
     cannot be read and files that are missing are still recorded. For copies of data validated elsewhere
     (and for the ingest benchmark, which reports what the rules cost).
@@ -440,7 +462,8 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     with _bulk_gc(), prepared_results(ctx, items, n_workers) as results, \
             archive.catalog.batch([str(p.resolve()) for p in paths]) as batch_id:
         report.batch_id = batch_id
-        run = _Batch(archive, report, batch_id, checks=validate, one_walk=len(paths) == 1)
+        run = _Batch(archive, report, batch_id, checks=validate, one_walk=len(paths) == 1,
+                     lax_membership=not strict_membership)
         for i, prepared in enumerate(results, 1):
             for prep in prepared:
                 run.take(prep)

@@ -103,6 +103,10 @@ class Catalog(ABC):
         """Every sha256 that a catalogued file row names."""
 
     @abstractmethod
+    def files_under(self, root: str) -> set[str]:
+        """Absolute paths of the files that products whose labels lie under the directory ``root`` name."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections."""
 

@@ -7,6 +7,7 @@ catalogue exactly as it was. WAL mode lets readers go on while a batch is writte
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -244,6 +245,13 @@ class SqliteCatalog(Catalog):
     def blob_digests(self) -> Iterator[str]:
         for (sha,) in self.conn.execute("SELECT DISTINCT sha256 FROM files WHERE sha256 IS NOT NULL"):
             yield sha
+
+    def files_under(self, root: str) -> set[str]:
+        prefix = root.rstrip(os.sep) + os.sep
+        rows = self.conn.execute(
+            "SELECT p.source_path, f.name FROM products p JOIN files f ON f.product_id = p.id"
+            " WHERE substr(p.source_path, 1, ?) = ? AND f.role != 'label'", (len(prefix), prefix))
+        return {os.path.normpath(os.path.join(os.path.dirname(src), name)) for src, name in rows}
 
     def close(self) -> None:
         self.conn.close()

@@ -30,7 +30,7 @@ from ..errors import FormatError, PathNotFound, UserError
 from ..formats.files import read_whole
 from ..formats.pds3 import starts_as_label
 from ..formats.pds4 import is_label_name, is_pds4_label, not_a_label, product_from_tree
-from ..formats.tables import TableDef, delimiter_char, tables_from_tree
+from ..formats.tables import TableDef, delimiter_char, line_of, tables_from_tree
 from ..formats.xmlsafe import parse_xml
 from ..model import Finding, Product
 from . import bundle_rules as br
@@ -73,14 +73,14 @@ class _Checked:
     findings: list[Finding]
     member: br.Member | None
     table_bytes: int = 0
-    named: list[tuple[str, str, bool]] = field(default_factory=list)
-    """``(path, name, observational)`` of each file a File_Area names (for the run's cross-label rule)."""
+    named: list[tuple[str, str, bool, int | None]] = field(default_factory=list)
+    """``(path, name, observational, line)`` of each file a File_Area names (for the run's cross-label rule)."""
 
 
 class _SharedFiles:
     """validate's cross-label rule (its CrossLabelFileAreaReferenceChecker): within one run a data file is
-    named by one File_Area only, once any of the areas naming it is a File_Area_Observational. The first
-    label to name a file keeps it; every later naming is ``error.label.file_areas_duplicated_reference``."""
+    named by one File_Area only, once any label naming it is a Product_Observational. The first label to
+    name a file keeps it; every later naming is ``error.label.file_areas_duplicated_reference``."""
 
     def __init__(self) -> None:
         self._first: dict[str, tuple[str, str]] = {}
@@ -91,7 +91,7 @@ class _SharedFiles:
             return []
         product = checked.member.product
         out = []
-        for path, name, observational in checked.named:
+        for path, name, observational, line in checked.named:
             if observational:
                 self._observational.add(path)
             first = self._first.get(path)
@@ -100,7 +100,7 @@ class _SharedFiles:
             elif path in self._observational:
                 out.append(lr.finding("shared_file", f"file {name!r} is also named by a file area of {first[0]} "
                                       f"({first[1]}); an observational file belongs to one label", label_path,
-                                      lidvid=product.lidvid))
+                                      line=line, lidvid=product.lidvid))
         return out
 
 
@@ -157,13 +157,12 @@ def _product_level(
     return _Checked(out, member, read, _named_files(root, label_path))
 
 
-_OBSERVATIONAL = _P + "File_Area_Observational"
-
-
-def _named_files(root: etree._Element, label_path: str) -> list[tuple[str, str, bool]]:
-    """``(path, name, observational)`` of the file each File_Area's File names (in label order)."""
+def _named_files(root: etree._Element, label_path: str) -> list[tuple[str, str, bool, int | None]]:
+    """``(path, name, observational, line)`` of the file each File_Area's File names (in label order);
+    ``observational``: the label is a Product_Observational (validate counts all of its file areas)."""
     out = []
     here = os.path.dirname(label_path)
+    observational = root.tag == _P + "Product_Observational"
     for el in root.iter(_P + "File"):
         area = el.getparent()
         if area is None or not isinstance(area.tag, str) or not area.tag.startswith(_P + "File_Area"):
@@ -173,7 +172,7 @@ def _named_files(root: etree._Element, label_path: str) -> list[tuple[str, str, 
             continue
         directory = next((c.text.strip() for c in el.iterchildren(_P + "directory_path_name") if c.text), "")
         name = f"{directory.rstrip('/')}/{name}" if directory else name
-        out.append((os.path.normpath(os.path.join(here, name)), name, area.tag == _OBSERVATIONAL))
+        out.append((os.path.normpath(os.path.join(here, name)), name, observational, line_of(el)))
     return out
 
 
@@ -378,12 +377,14 @@ def _integrity(
     labels: set[str],
     members: list[br.Member],
     md5_of: Callable[[str], str] | None,
+    elsewhere: Callable[[str], bool] | None = None,
+    also_referenced: set[str] | frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """The referential-integrity rules over one tree; manifests only when ``md5_of`` is given."""
-    index = br.build_index(members)
+    index = br.build_index(members, elsewhere)
     collections = [m for m in members if m.product.product_class == "Product_Collection"]
     bundles = [m for m in members if m.product.product_class == "Product_Bundle"]
-    referenced = {ref.path for m in members for ref in m.product.files if ref.path}
+    referenced = {ref.path for m in members for ref in m.product.files if ref.path} | also_referenced
     out = br.check_names(files, dirs)
     out += br.check_unlabeled_files(files, labels, referenced)
     out += br.check_collection_members(collections, index)
@@ -411,12 +412,17 @@ class _Md5Cache:
         return self._seen[key]
 
 
-def tree_findings(products: list[Product], root: str | Path) -> list[Finding]:
+def tree_findings(products: list[Product], root: str | Path, *,
+                  catalogued: Callable[[str], bool] | None = None,
+                  catalogued_files: Callable[[str], set[str]] | None = None) -> list[Finding]:
     """Referential-integrity findings for products already parsed from the tree ``root`` (after ingest).
 
     Collection members, bundle members, unreferenced products, references, names, unlabeled files and
     information-model versions; checksum manifests are left to ``validate`` (ingest has hashed the files).
-    Inventories are re-read here (line by line) for the members.
+    Inventories are re-read here (line by line) for the members. ``catalogued``: whether a LID or LIDVID
+    that is not in the tree is held all the same (a member or reference catalogued by an earlier batch);
+    ``catalogued_files``: the files catalogued products under a directory name (asked only when the tree holds
+    labels that are not among ``products``, so that the files they name are not taken for unlabelled).
     """
     root_s = os.path.realpath(str(root))
     members = []
@@ -435,4 +441,7 @@ def tree_findings(products: list[Product], root: str | Path) -> list[Finding]:
     labels = {f for f in files if is_label_name(f)}
     has_bundle = any(m.product.product_class == "Product_Bundle" for m in members)
     rule = "pds4.bundle" if has_bundle else "pds4.collection"
-    return _integrity(root_s, rule, files, dirs, labels, members, None)
+    named_before: set[str] = set()
+    if catalogued_files is not None and labels - {m.path for m in members}:
+        named_before = catalogued_files(root_s)
+    return _integrity(root_s, rule, files, dirs, labels, members, None, catalogued, named_before)

@@ -63,12 +63,20 @@ class Member:
     """Paths of files this label describes as ``Checksum_Manifest`` objects."""
 
 
-Index = dict[str, dict[str, str]]
-"""LID → {VID → label path}."""
+class Index(dict[str, dict[str, str]]):
+    """LID → {VID → label path} of the products in the tree; ``elsewhere`` (when given) says whether a LID or
+    LIDVID that is not in the tree is held elsewhere (ingest: catalogued by an earlier batch)."""
+
+    elsewhere: Callable[[str], bool] | None = None
 
 
-def build_index(members: Iterable[Member]) -> Index:
-    index: Index = {}
+ELSEWHERE = "(catalogued before)"
+"""The label path ``_found`` gives for a product held elsewhere."""
+
+
+def build_index(members: Iterable[Member], elsewhere: Callable[[str], bool] | None = None) -> Index:
+    index = Index()
+    index.elsewhere = elsewhere
     for m in members:
         index.setdefault(m.product.lid, {})[m.product.vid] = m.path
     return index
@@ -82,9 +90,10 @@ def _split(ident: str) -> tuple[str, str | None]:
 def _found(index: Index, ident: str) -> list[str]:
     lid, vid = _split(ident)
     versions = index.get(lid, {})
-    if vid is None:
-        return list(versions.values())
-    return [versions[vid]] if vid in versions else []
+    hits = list(versions.values()) if vid is None else [versions[vid]] if vid in versions else []
+    if not hits and index.elsewhere is not None and index.elsewhere(ident.strip()):
+        hits = [ELSEWHERE]
+    return hits
 
 
 def crawl(root: str) -> tuple[list[str], list[str]]:
