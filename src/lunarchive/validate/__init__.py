@@ -154,7 +154,7 @@ def _product_level(
                 check = check_table_content(table, label_path, lidvid, cap=opts.cap)
                 out += check.findings
                 read += check.bytes_read
-    return _Checked(out, member, read, _named_files(root, label_path))
+    return _Checked(out, member, read)
 
 
 def _named_files(root: etree._Element, label_path: str) -> list[tuple[str, str, bool, int | None]]:
@@ -213,7 +213,9 @@ def _check_label(path: str, opts: Options) -> _Checked:
         product = product_from_tree(root, path)
     except FormatError as exc:
         return _Checked([lr.finding("invalid_label", exc.about(path), path, line=exc.line)], None)
-    return _product_level(product, root, data, product.label_path or path, opts)
+    checked = _product_level(product, root, data, product.label_path or path, opts)
+    checked.named = _named_files(root, product.label_path or path)  # for the run's cross-label rule
+    return checked
 
 
 # --------------------------------------------------------------------------------------------- runs
