@@ -605,3 +605,19 @@ def test_an_html_page_named_on_its_own_is_no_label(data_dir: Path) -> None:
         report = ingest(archive, [page])
     assert (report.added, report.failed) == (0, 0)
     assert [f.message_id for f in report.findings] == ["info.validation.general"]
+
+
+@pytest.mark.parametrize(("strict", "expected"), [(True, "error.integrity.member_not_found"),
+                                                  (False, "warning.integrity.member_not_found")])
+def test_a_member_in_neither_tree_nor_catalogue(tmp_path: Path, strict: bool, expected: str) -> None:
+    """The PITMS inventory made to list version 9.0 of its product: a member missing from the tree and the
+    catalogue is an error, as in validate 4.2, or with strict_membership=False the warning it was."""
+    tree = tmp_path / "pitms"
+    shutil.copytree(corpus_file("pds4/clps/pitms_bundle"), tree)
+    inventory = tree / "data_raw" / "collection.csv"
+    rows = inventory.read_bytes().split(b"\r\n")
+    inventory.write_bytes(rows[0].replace(b"::1.0", b"::9.0") + b"\r\n" + b"\r\n".join(rows[1:]))
+    with open_archive(tmp_path / "data", fsync=False) as archive:
+        report = ingest(archive, [tree], workers=0, strict_membership=strict)
+    assert [f.severity for f in report.findings if f.message_id == expected] == [
+        "error" if strict else "warning"]

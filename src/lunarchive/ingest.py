@@ -26,7 +26,7 @@ from .formats import clementine_index, pds3, pds4
 from .formats.files import open_regular
 from .ingest_work import LABEL_KINDS, MSG, Context, Kind, Prepared, prepared_results
 from .model import Finding, Product
-from .validate.bundle_rules import MEMBER_NOT_FOUND, MEMBER_NOT_FOUND_LAX
+from .validate.bundle_rules import lax_membership
 
 __all__ = ["IngestReport", "MSG_INVALID_LABEL", "MSG_MISSING_FILE", "ingest", "iter_candidates"]
 
@@ -373,8 +373,8 @@ class _Batch:
         out: list[tuple[Finding, int | None]] = []
         for f in validation.tree_findings(under, root, catalogued=self._catalogued,
                                           catalogued_files=self.catalog.files_under):
-            if self._lax_membership and f.message_id == MEMBER_NOT_FOUND:
-                f = Finding(MEMBER_NOT_FOUND_LAX, f.message, f.path, "warning", f.line, f.lidvid)
+            if self._lax_membership:
+                f = lax_membership(f)
             pid = self.stored.get(f.path)
             if pid is None and f.path in seen_paths:
                 continue

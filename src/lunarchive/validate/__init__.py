@@ -356,7 +356,7 @@ def _run_tree(
             members.append(checked.member)
     findings = _integrity(root, rule_set, files, dirs, set(labels), members, _Md5Cache())
     if not opts.strict_membership:
-        findings = [_lax(f) if f.message_id == br.MEMBER_NOT_FOUND else f for f in findings]
+        findings = [br.lax_membership(f) for f in findings]
     report.general += [f for f in findings if f.message_id == br.VERSION_MISMATCH]
     by_path: dict[str, list[Finding]] = {}
     for f in findings:
@@ -365,10 +365,6 @@ def _run_tree(
     lidvids = {m.path: m.product.lidvid for m in members}
     report.integrity += [ProductResult(p, lidvids.get(p), fs) for p, fs in sorted(by_path.items())]
     return len(labels), table_bytes
-
-
-def _lax(f: Finding) -> Finding:
-    return Finding(br.MEMBER_NOT_FOUND_LAX, f.message, f.path, "warning", f.line, f.lidvid)
 
 
 def _integrity(

@@ -35,6 +35,13 @@ MEMBER_NOT_FOUND = "error.integrity.member_not_found"
 """A member an inventory or bundle lists that is not in the tree: an error by default since validate 4.2 (its
 case github1601), a warning with ``--skip-strict-collection-membership`` (``MEMBER_NOT_FOUND_LAX``)."""
 MEMBER_NOT_FOUND_LAX = "warning.integrity.member_not_found"
+
+
+def lax_membership(f: Finding) -> Finding:
+    """``f``, a missing member made the warning it was before validate 4.2 (other findings as they are)."""
+    if f.message_id != MEMBER_NOT_FOUND:
+        return f
+    return Finding(MEMBER_NOT_FOUND_LAX, f.message, f.path, "warning", f.line, f.lidvid)
 UNREFERENCED_MEMBER = "warning.integrity.unreferenced_member"
 REFERENCE_NOT_FOUND = "warning.integrity.reference_not_found"
 MISSING_VERSION = "error.integrity.missing_version"
