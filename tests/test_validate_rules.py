@@ -257,8 +257,9 @@ def test_manifest_tables_are_checked_like_the_tables_they_derive_from() -> None:
 
 
 def test_a_hyphen_in_the_lid_authority_is_allowed() -> None:
-    """validate's case github1359 (fixed in validate 3.7 after the information model 1O00's patterns): JAXA's
-    `urn:jaxa:darts-ard:...` LIDs are LIDs, in the label and as inventory values; the collection passes."""
+    """validate's case github1359 (fixed by its PR #1360, which took the information model 1O00's patterns): JAXA's
+    `urn:jaxa:darts-ard:...` LIDs are LIDs, in the label and as inventory values: the label passes, and as a
+    collection only its 83 members (not delivered with it) are missing."""
     label = GITHUB_PDS4 / "validate_github1359" / "collection_hyb2_nirs3_sp_ard_data_iof_thermalcorr_v001.lblx"
     summary = validate_paths([label]).summary()
     assert summary["totalErrors"] == 0 and summary["totalWarnings"] == 0, summary
