@@ -255,3 +255,13 @@ def test_a_context_product_is_found_by_its_own_lid(data_dir: Path) -> None:
     for value in ("xrfs.a15c", "urn:nasa:pds:context:instrument:xrfs.a15c"):
         r = run("search", "--instrument", value, "--json", data_dir=data_dir)
         assert [row["lid"] for row in json.loads(r.stdout)] == ["urn:nasa:pds:context:instrument:xrfs.a15c"], value
+
+
+def test_a_numbered_minor_planet_is_found_by_its_number(data_dir: Path) -> None:
+    """The OSIRIS-REx OLA label's target is "(101955) BENNU": `--target 101955` finds it as `--target bennu`
+    does (the number had been dropped from the search terms)."""
+    label = corpus_file("pds4/non_lunar/bennu_orex_ola/binobs2.xml")
+    assert run("ingest", str(label), data_dir=data_dir).returncode == 0
+    for value in ("101955", "bennu", "(101955) Bennu"):
+        r = run("search", "--target", value, "--json", data_dir=data_dir)
+        assert len(json.loads(r.stdout)) == 1, value

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from lunarchive.bodies import body_from_targets, known_bodies, normalize_target, read_pck_radii, resolve_body
+from lunarchive.bodies import (
+    body_from_targets,
+    known_bodies,
+    minor_planet_number,
+    normalize_target,
+    read_pck_radii,
+    resolve_body,
+)
 from lunarchive.errors import FormatError, InvalidQuery
 from lunarchive.footprint import (
     Box,
@@ -204,3 +211,11 @@ def pds4_without_discipline(label: Path) -> Product:
     from lunarchive.formats.xmlsafe import parse_xml
 
     return product_from_tree(parse_xml(label.read_bytes(), str(label)), str(label), discipline=False)
+
+
+def test_minor_planet_numbers_and_provisional_designations() -> None:
+    """A numbered minor planet's number is a search term beside its name; a provisional designation (Bennu was
+    1999 RQ36) is a name whole, not a number and a name (it had been cut to "RQ36")."""
+    assert [minor_planet_number(t) for t in ("(101955) Bennu", "1 CERES", "Bennu", "1999 RQ36", "2008 EV5")] == [
+        "101955", "1", None, None, None]
+    assert normalize_target("1999 RQ36") == "1999 RQ36" and normalize_target("(101955) BENNU") == "BENNU"

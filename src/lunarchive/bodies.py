@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Body", "body_from_targets", "known_bodies", "normalize_target", "read_pck_radii", "resolve_body"]
+__all__ = ["Body", "body_from_targets", "known_bodies", "minor_planet_number", "normalize_target", "read_pck_radii",
+           "resolve_body"]
 
 _NUMBERED = re.compile(r"^\(\d+\)\s*")
 _SPACES = re.compile(r"\s+")
 _MINOR_PLANET = re.compile(r"^\(?(\d+)\)?[\s_]+(?=[A-Z])")
+_PROVISIONAL = re.compile(r"^\(?\d{4} [A-Z]{2}\d*\)?$")
+"""A provisional designation (``1999 RQ36``, Bennu's before its number): a name, not a number and a name."""
 _CONTEXT_TARGET = re.compile(r"^urn:nasa:pds:context:target:[^.:]+(?:\.[^.:]+)*\.([^.:]+?)(?:::.*)?$", re.I)
 
 
@@ -26,9 +29,17 @@ def normalize_target(name: str) -> str:
     ``PLUTO`` and ``CERES`` (but ``52 EUROPA``, the asteroid, stays apart from Jupiter's Europa)."""
     s = _NUMBERED.sub("", _SPACES.sub(" ", name.strip())).upper()
     m = _MINOR_PLANET.match(s)
-    if m is not None and s not in _NAIF_IDS:
+    if m is not None and s not in _NAIF_IDS and not _PROVISIONAL.match(s):
         s = s[m.end():]
     return s
+
+
+def minor_planet_number(name: str) -> str | None:
+    """The number of a numbered minor planet's name (``(101955) Bennu``, ``1 CERES``), else None: the number is a
+    search term beside the name, so ``--target 101955`` finds Bennu."""
+    s = _SPACES.sub(" ", name.strip()).upper()
+    m = _MINOR_PLANET.match(s)
+    return str(int(m.group(1))) if m is not None and not _PROVISIONAL.match(s) else None
 
 
 # NAIF integer ids of the bodies named in NAIF's built-in table that a lunar / deep-space archive meets:

@@ -16,7 +16,7 @@ from typing import Any
 
 import lz4.frame
 
-from ..bodies import normalize_target
+from ..bodies import minor_planet_number, normalize_target
 from ..errors import CatalogError, FormatError
 from ..footprint import footprint_of
 from ..model import Product, parse_vid, split_lidvid
@@ -125,6 +125,7 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
         _json(product.extra), _json(product.discipline),
     )
     terms = [("target", normalize_target(t)) for t in product.targets]
+    terms += [("target", n) for n in map(minor_planet_number, product.targets) if n is not None]
     terms += [("investigation", i.upper()) for i in product.investigations]
     terms += [("instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
     terms += [("investigation", h.upper()) for h in product.instrument_hosts]  # the mission of its spacecraft
