@@ -127,9 +127,9 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
     start, stop = _time(_keyword(label, "START_TIME")), _time(_keyword(label, "STOP_TIME"))
     if start is None and stop is None:  # an image's one time (Viking, Voyager): its span is that instant
         start = stop = _time(_keyword(label, "IMAGE_TIME"))
-    if stop is None and start is not None and _has_keyword(label, "STOP_TIME"):
-        flag = _keyword(label, "STOP_TIME")  # pvl reads NULL as None
-        flag = "NULL" if flag is None else str(flag).strip().upper()
+    flag = _keyword(label, "STOP_TIME", _ABSENT) if stop is None and start is not None else _ABSENT
+    if flag is not _ABSENT:
+        flag = "NULL" if flag is None else str(flag).strip().upper()  # pvl reads NULL as None
         if flag in OPEN_STOP_FLAGS:
             extra["stop_flag"] = flag  # an unknown stop: the span stays open (N/A: an instant)
     return Product(
@@ -286,22 +286,20 @@ _GROUPED = frozenset({"START_TIME", "STOP_TIME", "IMAGE_TIME", "PRODUCT_CREATION
 """Keywords a label may give inside a GROUP instead of at its top (HiRISE's TIME_PARAMETERS)."""
 
 
-def _keyword(label: dict[str, Any], key: str) -> Any:
+_ABSENT = object()
+
+
+def _keyword(label: dict[str, Any], key: str, default: Any = None) -> Any:
     """A top-level keyword's value, else (for the times of ``_GROUPED``) its value in the first GROUP or OBJECT
-    directly inside the label that has it; None when neither has it."""
+    directly inside the label that has it; ``default`` when neither has it (a NULL given is None: pass
+    ``_ABSENT`` to tell the two apart)."""
     if key in label:
         return label[key]
     if key in _GROUPED:
         for value in label.values():
             if isinstance(value, dict) and not _is_quantity(value) and key in value:
                 return value[key]
-    return None
-
-
-def _has_keyword(label: dict[str, Any], key: str) -> bool:
-    """Whether ``_keyword`` finds ``key`` given (even as NULL, which pvl reads as None)."""
-    return key in label or (key in _GROUPED and any(
-        isinstance(v, dict) and not _is_quantity(v) and key in v for v in label.values()))
+    return default
 
 
 def _time(value: Any) -> str | None:
