@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidQuery
 
-__all__ = ["normalize_utc", "parse_utc", "time_problem"]
+__all__ = ["DAYS_IN_400_YEARS", "normalize_utc", "parse_utc", "time_problem", "year_zero_as_400"]
 
 _ISO = re.compile(
     r"^(?P<y>\d{4})(?:-(?:(?P<doy>\d{3})|(?P<m>\d{2})(?:-(?P<d>\d{2}))?))?"
@@ -115,10 +115,9 @@ def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
         y, mo, d, hh, mm, ss, frac = m.groups()
         if _real_time(y, mo, d, hh, mm, ss):  # the end of a time given to 10^-k s: the same digits, then nines
             return f"{y}-{mo}-{d}T{hh}:{mm}:{ss}.{(frac or '').ljust(6, '9' if end else '0')}Z"
-    s = text.strip().strip('"')
-    year_zero = s.startswith("0000") and not s[4:5].isdigit()
-    try:  # year 0 (1 BC; PDS4 allows it): datetime has none, so it is read as year 400, whose calendar is the same
-        dt = parse_utc("0400" + s[4:] if year_zero else s, end=end)
+    s, year_zero = year_zero_as_400(text.strip().strip('"'))
+    try:
+        dt = parse_utc(s, end=end)
     except InvalidQuery:
         return None
     if dt is None:
@@ -127,6 +126,18 @@ def normalize_utc(text: str | None, *, end: bool = False) -> str | None:
     if year < 0:  # an offset took it before year 0
         return "0000-01-01T00:00:00.000000Z"
     return f"{year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}.{dt.microsecond:06d}Z"
+
+
+DAYS_IN_400_YEARS = 146_097
+"""The Gregorian calendar's cycle: year 400 falls on the same days as year 0, this many days later."""
+
+
+def year_zero_as_400(text: str) -> tuple[str, bool]:
+    """``text`` (a time starting with its year) with a year 0 (1 BC; PDS4 allows it) written as year 400, whose
+    calendar is the same, and whether it was: ``datetime`` has no year 0."""
+    if text.startswith("0000") and not text[4:5].isdigit():
+        return "0400" + text[4:], True
+    return text, False
 
 
 def time_problem(text: str | None) -> tuple[bool, str] | None:

@@ -33,6 +33,7 @@ from ..footprint import (
 )
 from ..model import BBox, Product, Reference
 from ..query import Query
+from ..times import DAYS_IN_400_YEARS, year_zero_as_400
 
 __all__ = [
     "RTREE_INSERT", "SCHEMA", "backfill", "body_id", "index_rows", "insert_footprint", "rebind", "spatial_clauses",
@@ -77,9 +78,8 @@ def _time(utc: str | None) -> float | None:
     in the text order, so the index never drops a product the exact text comparison keeps)."""
     if not utc:
         return None
-    days = 0.0
-    if utc.startswith("0000"):  # year 0 (1 BC), which datetime lacks: as year 400, 146,097 days (400 years) on
-        utc, days = "0400" + utc[4:], -146_097.0
+    utc, year_zero = year_zero_as_400(utc)
+    days = -DAYS_IN_400_YEARS if year_zero else 0
     return ((datetime.fromisoformat(utc) - _J2000).total_seconds() / 86400.0 + days) / _TIME_UNIT_DAYS
 
 
