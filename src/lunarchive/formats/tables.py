@@ -32,6 +32,7 @@ __all__ = [
     "BINARY_DTYPES",
     "BIT_TYPES",
     "CHARACTER_TYPES",
+    "fixed_record_tag",
     "BitField",
     "DelimitedReader",
     "FieldDef",
@@ -86,6 +87,17 @@ _TABLE_TAGS: dict[str, TableKind] = {
     _P + "Table_Delimited_Source_Product_External": "delimited",
     _P + "Transfer_Manifest": "character",
 }
+_RECORD_TAGS: dict[TableKind, str] = {
+    "character": _P + "Record_Character", "binary": _P + "Record_Binary", "delimited": _P + "Record_Delimited"}
+
+
+def fixed_record_tag(table_tag: str) -> str | None:
+    """The record element's tag of a table class of fixed-length records (Table_Character, Table_Binary and
+    the classes derived from them, such as Transfer_Manifest), by the table element's tag; else None."""
+    kind = _TABLE_TAGS.get(table_tag)
+    return _RECORD_TAGS[kind] if kind in ("character", "binary") else None
+
+
 _MAX_FIELDS = 1_000_000
 _HEX = re.compile(r"^(?:0x([0-9a-fA-F]+)|16#([0-9a-fA-F]+)#)$")
 
@@ -311,9 +323,7 @@ def _table(el: etree._Element, kind: TableKind, index: int, name: str, path: str
         table.field_delimiter = _DELIMITERS.get(delim, ",")
         if delim not in _DELIMITERS:
             problems.append(f"unknown field_delimiter {delim!r}")
-        record = next(el.iterchildren(_P + "Record_Delimited"), None)
-    else:
-        record = next(el.iterchildren(_P + ("Record_Character" if kind == "character" else "Record_Binary")), None)
+    record = next(el.iterchildren(_RECORD_TAGS[kind]), None)
     if record is None:
         problems.append(f"{el.tag[len(_P) :]} on line {el.sourceline} has no record description")
         return table

@@ -18,7 +18,7 @@ from collections import Counter
 from lxml import etree
 
 from ..formats.pds4 import is_label_name
-from ..formats.tables import TableDef, line_of
+from ..formats.tables import TableDef, fixed_record_tag, line_of
 from ..model import FileRef, Finding, Product, Severity
 from ..times import time_problem
 from .values import _COMPILED
@@ -358,11 +358,6 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-_FIXED_TABLES = {"Table_Character": "Record_Character", "Table_Binary": "Record_Binary",
-                 "Transfer_Manifest": "Record_Character"}
-"""Tables of fixed-length records (the classes derived from them too), and their record element."""
-
-
 def _object_span(el: etree._Element) -> tuple[int | None, int | None]:
     """(offset, length in bytes) of a data object, length None when it cannot be known from the label."""
 
@@ -378,8 +373,9 @@ def _object_span(el: etree._Element) -> tuple[int | None, int | None]:
     tag = _local(el.tag)
     if tag == "Header":
         return offset, num(el, "object_length")
-    if tag in _FIXED_TABLES:
-        record = next(el.iterchildren(_P + _FIXED_TABLES[tag]), None)
+    record_tag = fixed_record_tag(el.tag)
+    if record_tag is not None:
+        record = next(el.iterchildren(record_tag), None)
         records, length = num(el, "records"), num(record, "record_length") if record is not None else None
         return offset, records * length if records is not None and length is not None else None
     if tag.startswith("Array"):
