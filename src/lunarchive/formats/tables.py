@@ -482,7 +482,6 @@ def _check_layout(table: TableDef, problems: list[str]) -> None:
     the record delimiter (its case github480 passes a field ending at the record's last byte)."""
     if not table.record_length:
         return
-    usable = table.record_length
     prev_end, prev_name = 0, None
     for f in table.fields:
         size = np.dtype(BINARY_DTYPES[f.data_type]).itemsize if f.data_type in BINARY_DTYPES else None
@@ -493,10 +492,10 @@ def _check_layout(table: TableDef, problems: list[str]) -> None:
             )
         if f.length <= 0:
             problems.append(f"field {f.name!r} on line {f.line} has no length")
-        if f.offset + f.length > usable:
+        if f.offset + f.length > table.record_length:
             problems.append(
                 f"field {f.name!r} on line {f.line} ends at byte {f.offset + f.length}, beyond the "
-                f"record ({usable} bytes with its delimiter)"
+                f"record ({table.record_length} bytes with its delimiter)"
             )
             return
         if f.offset < prev_end:
