@@ -27,7 +27,6 @@ from .values import (
     _as_bytes,
     _int_values,
     _run,
-    empty_values,
     format_ok,
     text_format,
 )
@@ -111,9 +110,7 @@ class TablePlan:
         return sorted(dirty)
 
     def _automaton(self, dtype: str, cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        ok, blank = _run(_AUTOMATA[dtype], codes)
-        if self.kind == "delimited":
-            blank &= empty_values(codes)
+        ok, blank = _run(_AUTOMATA[dtype], codes, self.kind)
         found = np.asarray((~ok & ~blank).any(axis=0), bool)
         numeric = np.array([int(i) in self._numeric for i in cols], bool) & ~found
         if not numeric.any():

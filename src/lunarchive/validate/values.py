@@ -22,7 +22,7 @@ import numpy as np
 
 from ..formats.tables import BINARY_DTYPES, BIT_TYPES, FieldDef, parse_number
 
-__all__ = ["ColumnChecker", "Problem", "empty_values", "text_format"]
+__all__ = ["ColumnChecker", "Problem", "text_format"]
 
 TYPE_MISMATCH = "error.table.field_value_data_type_mismatch"
 OUT_OF_RANGE = "error.table.field_value_out_of_min_max_range"
@@ -220,9 +220,7 @@ class ColumnChecker:
             return
         automaton = _AUTOMATA.get(dtype)
         if automaton is not None:
-            ok, blank = _run(automaton, codes)
-            if self.kind == "delimited":
-                blank &= empty_values(codes)
+            ok, blank = _run(automaton, codes, self.kind)
             for i in np.flatnonzero(~ok & ~blank):
                 value = _decode(codes[i])
                 if not self._is_constant(value):
@@ -437,21 +435,20 @@ def _is_hex(text: str) -> bool:
     return t.lower().startswith("0x") or t.startswith("16#")
 
 
-def _run(automaton: tuple[np.ndarray, np.ndarray], codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(matches, blank) for each value of ``codes`` (``(..., width)`` byte codes) run through the automaton."""
+def _run(automaton: tuple[np.ndarray, np.ndarray], codes: np.ndarray,
+         kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(matches, blank) for each value of ``codes`` (``(..., width)`` byte codes) run through the automaton. In a
+    table of ``kind`` delimited only an empty value is blank, as validate has it: one of spaces is text, which no
+    number type matches (in a fixed-width table spaces are blank)."""
     transitions, accept = automaton
     state = np.zeros(codes.shape[:-1], np.intp)
     for j in range(codes.shape[-1]):
         state = transitions[state + codes[..., j]]
     state //= 256
-    return accept[state], state == 0
-
-
-def empty_values(codes: np.ndarray) -> np.ndarray:
-    """Which values of ``codes`` (``(..., width)``, NUL-padded) are empty. In a delimited table only an empty
-    value is blank, as validate has it: one of spaces is text, which no number type matches (in a
-    fixed-width table spaces are blank)."""
-    return np.asarray(~codes.any(axis=-1), bool)
+    blank = state == 0
+    if kind == "delimited":
+        blank &= ~codes.any(axis=-1)  # NUL padding only: the value is empty
+    return accept[state], blank
 
 
 def _as_bytes(codes: np.ndarray) -> np.ndarray:
