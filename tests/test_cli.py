@@ -265,3 +265,32 @@ def test_a_numbered_minor_planet_is_found_by_its_number(data_dir: Path) -> None:
     for value in ("101955", "bennu", "(101955) Bennu"):
         r = run("search", "--target", value, "--json", data_dir=data_dir)
         assert len(json.loads(r.stdout)) == 1, value
+
+
+def test_a_catalogue_from_before_the_minor_planet_and_own_lid_terms_gets_them(data_dir: Path) -> None:
+    """A catalogue written before ingest gave a numbered minor planet's number and a context product's own LID
+    as search terms (and when it cut ``1999 RQ36`` to ``RQ36``) gets them from migration 0005."""
+    import sqlite3
+
+    label = corpus_file("pds4/non_lunar/bennu_orex_ola/binobs2.xml")
+    context = GITHUB_PDS4 / "context_a15c_xrfs" / "a15c.xrfs_1.1.xml"
+    assert run("ingest", str(label), str(context), data_dir=data_dir).returncode == 0
+    with sqlite3.connect(data_dir / "catalog.sqlite") as conn:  # the terms as the catalogue held them before
+        conn.execute("DELETE FROM product_terms WHERE value IN ('101955', 'URN:NASA:PDS:CONTEXT:INSTRUMENT:XRFS.A15C')")
+        # Bennu's provisional designation beside its name (not in this label), with the term it was cut to
+        conn.execute("""UPDATE products SET targets = '["(101955) BENNU", "1999 RQ36"]' WHERE lid LIKE '%orex%'""")
+        conn.execute("INSERT INTO product_terms SELECT id, 'target', 'RQ36' FROM products WHERE lid LIKE '%orex%'")
+        conn.execute("DELETE FROM _migrations WHERE name = '0005_target_and_own_terms'")
+        before = conn.execute("SELECT count(*) FROM product_terms WHERE kind != 'target'").fetchone()[0]
+
+    def found(*args: str) -> int:
+        r = run("search", *args, "--json", data_dir=data_dir)
+        assert r.returncode == 0, r.stderr
+        return len(json.loads(r.stdout))
+
+    assert found("--target", "101955") == found("--target", "1999 RQ36") == 1 and found("--target", "RQ36") == 0
+    assert found("--instrument", "xrfs.a15c") == 1
+    with sqlite3.connect(data_dir / "catalog.sqlite") as conn:
+        # the other terms are left as they were, the own LID added once (mission terms of the OLA untouched)
+        after = conn.execute("SELECT count(*) FROM product_terms WHERE kind != 'target'").fetchone()[0]
+        assert after == before + 1

@@ -168,11 +168,34 @@ def m0004_context_terms(conn: sqlite3.Connection) -> None:
                  "FROM products p, json_each(p.instrument_hosts) h")
 
 
+def m0005_target_and_own_terms(conn: sqlite3.Connection) -> None:
+    """Search terms ingest now writes that older catalogues lack or hold wrongly: the target terms as
+    ``normalize_target`` now gives them (a provisional designation such as ``1999 RQ36`` kept whole) with a
+    numbered minor planet's number beside its name (``--target 101955``), and a context product's own LID as
+    a term of its kind (``--instrument xrfs.a15c`` finds the instrument's own product)."""
+    import json
+
+    from ..bodies import minor_planet_number, normalize_target
+    from .rows import context_terms
+
+    conn.execute("DELETE FROM product_terms WHERE kind = 'target'")
+    rows = []
+    for pid, targets in conn.execute("SELECT id, targets FROM products").fetchall():
+        names = [t for t in json.loads(targets or "[]") if isinstance(t, str)]
+        rows += [(pid, "target", normalize_target(t)) for t in names]
+        rows += [(pid, "target", n) for n in map(minor_planet_number, names) if n is not None]
+    for pid, lid in conn.execute("SELECT id, lid FROM products WHERE product_class = 'Product_Context'").fetchall():
+        held = set(conn.execute("SELECT kind, value FROM product_terms WHERE product_id = ?", (pid,)).fetchall())
+        rows += [(pid, kind, value) for kind, value in context_terms([lid]) if (kind, value) not in held]
+    conn.executemany("INSERT INTO product_terms VALUES (?,?,?)", rows)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", m0001_initial),
     ("0002_footprints", m0002_footprints),
     ("0003_label_codec", m0003_label_codec),
     ("0004_context_terms", m0004_context_terms),
+    ("0005_target_and_own_terms", m0005_target_and_own_terms),
 ]
 
 
