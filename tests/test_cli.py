@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,10 @@ def test_search_json_shape_and_filters(filled: Path) -> None:
     for row in rows:
         assert SUMMARY_KEYS <= set(row)
         assert isinstance(row["targets"], list) and isinstance(row["instruments"], list)
-    assert all("MOON" in {t.upper() for t in row["targets"]} for row in rows)
+    # each names the Moon, but for the Clementine basemap whose name is a template placeholder: its target
+    # LID (urn:nasa:pds:context:target:satellite.earth.moon) is the Moon
+    assert {row["lid"] for row in rows if "MOON" not in {t.upper() for t in row["targets"]}} == {
+        "urn:nasa:pds:clementine:data:basemap_north_pole"}
     # The north-pole basemap names its target "{target}" (a real label oddity): found without --target.
     r = run("search", "--text", "north pole", "--json", data_dir=filled)
     boxes = {row["lid"].rsplit(":", 1)[1]: row["bbox"] for row in json.loads(r.stdout)}
@@ -206,6 +210,7 @@ def test_a_stop_time_nil_because_unknown_leaves_the_span_open(data_dir: Path, tm
 
 
 GITHUB_PDS4 = Path(__file__).parent / "data" / "github" / "pds4"
+GITHUB_PDS3 = Path(__file__).parent / "data" / "github" / "pds3"
 
 
 def test_a_span_from_year_zero_is_found_by_time_and_years_below_1000_compare(data_dir: Path) -> None:
@@ -265,6 +270,62 @@ def test_a_numbered_minor_planet_is_found_by_its_number(data_dir: Path) -> None:
     for value in ("101955", "bennu", "(101955) Bennu"):
         r = run("search", "--target", value, "--json", data_dir=data_dir)
         assert len(json.loads(r.stdout)) == 1, value
+
+
+def test_context_products_targets_by_lid_and_type_and_names_by_their_words(data_dir: Path) -> None:
+    """Real context products (SLIM, Blue Ghost, 1627 Ivar), the LRO LDD's NAC DTM example (its investigation
+    named only by LID) and Chandrayaan-2 OHRC: a context product is found by what it describes, a target by
+    its context LID, its type, and the body a referenced target LID names; --mission/--instrument match
+    words that begin a name or id, with a space matching an underscore, and no longer the middle of a word
+    (--instrument LUTI found OHRC, an "orbiter high resolution camera")."""
+    assert run("ingest", str(GITHUB_PDS4 / "context_lunar"), str(GITHUB_PDS4 / "ldd_lro_nac_dtm"),
+               str(GITHUB_PDS4 / "chandrayaan2_ohrc"), data_dir=data_dir).returncode == 0
+
+    def found(*args: str) -> set[str]:
+        r = run("search", *args, "--json", data_dir=data_dir)
+        assert r.returncode == 0, r.stderr
+        return {row["lid"].rsplit(":", 1)[-1] for row in json.loads(r.stdout)}
+
+    assert found("--mission", "SLIM") == {"mission.slim"}
+    assert found("--mission", "Blue Ghost") == {"spacecraft.clps_to_19d_bgl"}
+    assert found("--start", "2024-01-19", "--stop", "2024-01-20") == {"mission.slim"}  # the landing, in its span
+    assert found("--target", "ivar") == found("--target", "1627") == found("--target", "asteroid") == {
+        "asteroid.1627_ivar"}
+    moon = found("--target", "moon")
+    dtm = "sdp.nac_dtm.a12lmas.nac_dtm_a12lmas"
+    assert {"mission.slim", "spacecraft.clps_to_19d_bgl", dtm} <= moon
+    by_lid = found("--target", "urn:nasa:pds:context:target:satellite.earth.moon")  # OHRC names the Moon only
+    assert by_lid == {"mission.slim", "spacecraft.clps_to_19d_bgl", dtm} and len(moon) == 4
+    assert found("--mission", "Lunar Reconnaissance") == found("--mission", "lunar_recon") == {dtm}
+    assert found("--instrument", "LUTI") == set()
+    ohrc = found("--instrument", "high resolution")
+    assert len(ohrc) == 1 and ohrc == found("--instrument", "resolution")
+
+
+def test_pds3_labels_named_by_archive_conventions_comets_and_data_set_hosts(data_dir: Path, tmp_path: Path) -> None:
+    """A walk reads PDS3 labels named as Clementine's volumes name them (detached ``.lab``, orbit-numbered
+    ``.313`` files), which it had passed over without a word (real SELENE MI and MGS TES labels, renamed);
+    Rosetta's comet is found by its number and short names; the LOLA GDR by --mission LRO."""
+    tree = tmp_path / "vol"
+    tree.mkdir()
+    shutil.copy(GITHUB_PDS3 / "kaguya_mi_l3c" / "3C5_label.pvl", tree / "mia_3c5.lab")
+    shutil.copy(GITHUB_PDS3 / "mgs_tes_atm" / "atm37301.lbl", tree / "atm37301.313")
+    (tree / "notes.313").write_bytes(b"an orbit log, not a label\n")
+    r = run("ingest", str(tree), str(GITHUB_PDS3 / "rosetta_navcam_map"), str(GITHUB_PDS3 / "lro_lola_gdr"),
+            "--json", data_dir=data_dir)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["added"] == 4
+
+    def found(*args: str) -> set[str]:
+        r = run("search", *args, "--json", data_dir=data_dir)
+        assert r.returncode == 0, r.stderr
+        return {row["lid"].rsplit(":", 1)[-1] for row in json.loads(r.stdout)}
+
+    assert found("--start", "2008-01-28T01:09:05", "--stop", "2008-01-28T01:09:06") == {"mia_3c5_03_01351s791e0024sc"}
+    assert found("--mission", "MGS") == {"tes137301"}
+    for name in ("67P", "Churyumov-Gerasimenko", "67P/Churyumov-Gerasimenko", "67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)"):
+        assert found("--target", name) == {"map_000_038"}, name
+    assert found("--mission", "LRO") == {"ldem_4"}
 
 
 def test_a_catalogue_from_before_the_minor_planet_and_own_lid_terms_gets_them(data_dir: Path) -> None:

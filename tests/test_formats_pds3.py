@@ -283,7 +283,7 @@ def test_lend_pointers_resolve_across_case_and_keep_the_format_file() -> None:
     assert table.path == str((path.parent / "lend_rdr_dld_20240615.dat").absolute())
     assert (fmt.name, fmt.role, fmt.path) == ("LEND_RDR_DLD.FMT", "format", None)
     assert product.lid == "urn:lunarchive:pds3:lro-l-lend-4_5-rdr-v1.0:lend_rdr_dld_20240615_dat"
-    assert product.instrument_hosts == ["LUNAR RECONNAISSANCE ORBITER"]
+    assert product.instrument_hosts == ["LRO", "LUNAR RECONNAISSANCE ORBITER"]  # LRO from its DATA_SET_ID
     other = pds3.parse_label(corpus_file("pds3/lro_lend/lend_rdr_dlx_20240615.lbl"))
     assert other.files[0].path is not None and other.files[0].path.endswith("lend_rdr_dlx_20240615.dat")
 
@@ -555,3 +555,22 @@ def test_an_unknown_stop_time_inside_a_group_is_flagged_open(tmp_path: Path) -> 
         product = pds3.parse_label(label)
         assert product.start == "2009-07-18T13:54:41.485", flag
         assert product.stop is None and product.extra.get("stop_flag") == expected, flag
+
+
+def test_selene_map_products_take_their_corrected_times() -> None:
+    """ISIS3's SELENE MI level-3C label (lunar south pole, 79 S) gives no START/STOP_TIME, only JAXA's
+    CORRECTED_START/STOP_TIME: they are its span (it had no time, so no time search found it)."""
+    product = pds3.parse_label(GITHUB_PDS3 / "kaguya_mi_l3c" / "3C5_label.pvl")
+    assert (product.start, product.stop) == ("2008-01-28T01:09:00.152227Z", "2008-01-28T01:09:11.514177Z")
+    assert pds3.label_notes(product) == []
+
+
+def test_the_host_id_comes_from_the_data_set_id_and_a_host_id_is_a_mission() -> None:
+    """GDAL's LOLA GDR label names only INSTRUMENT_HOST_NAME: its DATA_SET_ID LRO-L-LOLA-4-GDR-V1.0 begins with
+    the host id (the PDS3 naming rule), so --mission LRO finds it; the MGS TES label gives only SPACECRAFT_ID,
+    which is then its mission (the list was empty)."""
+    lola = pds3.parse_label(GITHUB_PDS3 / "lro_lola_gdr" / "LDEM_4.LBL")
+    assert lola.instrument_hosts == ["LRO", "LUNAR RECONNAISSANCE ORBITER"]
+    assert lola.investigations == ["LUNAR RECONNAISSANCE ORBITER"]
+    tes = pds3.parse_label(GITHUB_PDS3 / "mgs_tes_atm" / "atm37301.lbl")
+    assert (tes.investigations, tes.instrument_hosts) == (["MGS"], ["MGS"])

@@ -390,3 +390,40 @@ def test_document_files_of_information_model_1_1() -> None:
     doc = parse_label(PYPI / "pds4/ladee_deep_archive/document/ladee_mission_rev1_5.xml")
     assert doc.product_class == "Product_Document"
     assert [(f.name, f.role) for f in doc.files] == [("ladee_mission_rev1_5.pdf", "data")]
+
+
+GITHUB_PDS4 = Path(__file__).parent / "data" / "github" / "pds4"
+
+
+def test_a_context_product_gives_what_it_describes() -> None:
+    """Real context products (NASA-PDS/pds4-context-products): the Investigation, Instrument_Host or Target a
+    Product_Context describes is its investigation, host or target, with its type; a mission's start_date
+    and stop_date are its span. They had come out with every list empty and no time."""
+    slim = parse_label(GITHUB_PDS4 / "context_lunar" / "mission.slim_1.1.xml")
+    assert slim.investigations == ["Smart Lander for Investigating Moon mission"]
+    assert (slim.start, slim.stop, slim.extra["context_type"]) == ("2023-09-06", "2024-08-23", "Mission")
+    lander = parse_label(GITHUB_PDS4 / "context_lunar" / "spacecraft.clps_to_19d_bgl_1.0.xml")
+    assert lander.instrument_hosts == ["Firefly Aerospace's Blue Ghost lunar lander"] and not lander.instruments
+    assert lander.extra["context_type"] == "Lander" and lander.start is None
+    ivar = parse_label(GITHUB_PDS4 / "context_lunar" / "asteroid.1627_ivar_1.0.xml")
+    assert (ivar.targets, ivar.extra["target_types"]) == (["1627 Ivar"], ["Asteroid"])
+
+
+def test_every_processing_level_and_the_target_types_are_kept() -> None:
+    """Europa Clipper's SUDA bundle (validate's case github1100) gives two processing levels (0..* in the
+    information model): the first is the product's, and both are kept; Target_Identification's type is kept."""
+    suda = parse_label(GITHUB_PDS4 / "validate_github1100" / "bundle_suda.XML")
+    assert suda.processing_level == "Raw"
+    assert suda.extra["processing_levels"] == ["Raw", "Partially Processed"]
+    assert suda.extra["target_types"] == ["Dust"]
+
+
+def test_a_nil_start_keeps_its_reason(tmp_path: Path) -> None:
+    """The LEND label with its start time nil: the nilReason is kept, as a nil stop's is."""
+    src = corpus_file("pds4/lro/lend/lend_rdr_dld_20240615.xml")
+    data = src.read_bytes()
+    start = data[data.index(b"<start_date_time>"):data.index(b"</start_date_time>") + len(b"</start_date_time>")]
+    label = tmp_path / src.name
+    label.write_bytes(data.replace(start, b'<start_date_time xsi:nil="true" nilReason="missing"/>'))
+    product = parse_label(label)
+    assert product.start is None and product.extra["start_nil_reason"] == "missing"

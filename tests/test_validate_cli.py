@@ -52,3 +52,15 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and "not a file or directory" in r.stderr and "Traceback" not in r.stderr
     r = run()
     assert r.returncode == 2
+
+
+def test_a_folder_of_pds3_labels_lists_them_as_skipped_saying_why() -> None:
+    """A folder holding a detached PDS3 label (GDAL's LOLA GDR) lists it as skipped, as one named on its own
+    is ("0 skipped" had said nothing of it)."""
+    folder = Path(__file__).parent / "data" / "github" / "pds3" / "lro_lola_gdr"
+    r = run(str(folder), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["summary"]["productValidation"]["skipped"] == 1
+    (product,) = report["products"]
+    assert product["status"] == "SKIP" and "PDS3" in json.dumps(product)

@@ -13,14 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Body", "body_from_targets", "known_bodies", "minor_planet_number", "normalize_target", "read_pck_radii",
-           "resolve_body"]
+__all__ = ["Body", "body_from_targets", "comet_names", "known_bodies", "minor_planet_number", "normalize_target",
+           "read_pck_radii", "resolve_body"]
 
 _NUMBERED = re.compile(r"^\(\d+\)\s*")
 _SPACES = re.compile(r"\s+")
 _MINOR_PLANET = re.compile(r"^\(?(\d+)\)?[\s_]+(?=[A-Z])")
 _PROVISIONAL = re.compile(r"^\(?\d{4} [A-Z]{2}\d*\)?$")
 """A provisional designation (``1999 RQ36``, Bennu's before its number): a name, not a number and a name."""
+_COMET = re.compile(r"^(\d+[PCDXI])/(.+?)(?: \(\d{4} [A-Z]{1,2}\d*\))?$")
+"""A periodic comet as PDS names it: number and letter, name, and perhaps its first designation
+(``67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)``, ``9P/TEMPEL 1 (1867 G1)``)."""
+_TRAILING_NUMBER = re.compile(r" \d+$")
 _CONTEXT_TARGET = re.compile(r"^urn:nasa:pds:context:target:[^.:]+(?:\.[^.:]+)*\.([^.:]+?)(?:::.*)?$", re.I)
 
 
@@ -32,6 +36,19 @@ def normalize_target(name: str) -> str:
     if m is not None and s not in _NAIF_IDS and not _PROVISIONAL.match(s):
         s = s[m.end():]
     return s
+
+
+def comet_names(name: str) -> list[str]:
+    """The shorter names a periodic comet's PDS name holds, each as ``normalize_target`` gives it: its number
+    (``67P``), and its name with and without the number and the discoverer's count
+    (``67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)`` → ``67P/CHURYUMOV-GERASIMENKO 1``, ``CHURYUMOV-GERASIMENKO 1``,
+    ``67P/CHURYUMOV-GERASIMENKO``, ``CHURYUMOV-GERASIMENKO``); none for another name."""
+    m = _COMET.match(_SPACES.sub(" ", name.strip()).upper())
+    if m is None:
+        return []
+    number, title = m.group(1), m.group(2).strip()
+    titles = [title] + ([bare] if (bare := _TRAILING_NUMBER.sub("", title)) != title and bare else [])
+    return list(dict.fromkeys([number, *(f"{number}/{t}" for t in titles), *titles]))
 
 
 def minor_planet_number(name: str) -> str | None:
@@ -139,6 +156,8 @@ def _key(name: str) -> str:
     m = _CONTEXT_TARGET.match(name.strip())
     s = normalize_target(m.group(1) if m else name).replace("_", " ")
     s = _ALIASES.get(s, s)
+    if s not in _NAIF_IDS:  # a comet's PDS name: the first of its shorter names this module knows
+        s = next((_ALIASES.get(c, c) for c in comet_names(s) if c in _NAIF_IDS or c in _ALIASES), s)
     if s not in _NAIF_IDS:
         stripped = _MINOR_PLANET.sub("", s)
         if stripped in _NAIF_IDS or stripped in _ALIASES:

@@ -143,9 +143,12 @@ def _cell(item: dict[str, Any], column: str, section: str) -> str:
 
 @app.command()
 def search(
-    target: Annotated[list[str] | None, typer.Option("--target", help="Target body (MOON, Mars...).")] = None,
-    mission: Annotated[list[str] | None, typer.Option("--mission", help="Investigation (substring).")] = None,
-    instrument: Annotated[list[str] | None, typer.Option("--instrument", help="Instrument (substring).")] = None,
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", help="Target body (MOON, Mars...), its context LID, or a target type (asteroid).")] = None,
+    mission: Annotated[list[str] | None, typer.Option(
+        "--mission", help="Investigation or host: a name or id, or words beginning one (LRO, 'Lunar Recon').")] = None,
+    instrument: Annotated[list[str] | None, typer.Option(
+        "--instrument", help="Instrument: a name or id, or words beginning one (lro.dlre, Diviner).")] = None,
     product_class: Annotated[list[str] | None, typer.Option("--class", help="Product class.")] = None,
     start: Annotated[str | None, typer.Option(help="Overlapping products from this UTC time.")] = None,
     stop: Annotated[str | None, typer.Option(help="Overlapping products up to this UTC time.")] = None,

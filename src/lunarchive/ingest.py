@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -44,7 +45,11 @@ Progress = Callable[[str, int, int | None], None]
 
 _PDS4_SUFFIXES = pds4.LABEL_SUFFIXES
 _PDS3_SUFFIXES = (".lbl",)
-_ATTACHED_SUFFIXES = (".img", ".imq", ".dat", ".qub", ".cub")
+_ATTACHED_SUFFIXES = (".img", ".imq", ".dat", ".qub", ".cub", ".lab")
+"""Names of files that are PDS3 labels when they begin as one: attached labels at the head of images and
+cubes, and ``.lab`` (the detached labels of Clementine's basemap volumes)."""
+_NUMBERED = re.compile(r"\.\d{3}$").search
+"""Clementine's EDR files are named by orbit (``lub0204c.313``) and begin with their attached label."""
 
 INGEST_TABLE_LIMIT = 1 << 20
 """Tables with more bytes than this (from their offset to the end of their file) are not content-checked
@@ -138,7 +143,7 @@ def _kind_of(path: str, name: str) -> Kind | None:
         return "pds3"
     if pds4.is_level_label_name(low):  # a Chang'e level label (x.2BL): PDS4 when it holds XML
         return "pds4" if _holds_xml(path) else None
-    if low.endswith(_ATTACHED_SUFFIXES):
+    if low.endswith(_ATTACHED_SUFFIXES) or _NUMBERED(low):
         return "pds3" if pds3.starts_as_label(path) else None
     if low.endswith(".csv"):  # a Clementine product index table, recognised by its header row
         head = _head(path, 200)
@@ -191,14 +196,18 @@ class _Walk:
     """The candidates of a walk that runs ahead of the workers (it is not finished before they start),
     counted as they are found."""
 
-    def __init__(self, candidates: Iterable[tuple[str, Kind]]) -> None:
+    def __init__(self, candidates: Iterable[tuple[str, Kind]], directories: Iterable[str] = ()) -> None:
         self._candidates = candidates
         self.found = 0
         self.done = False
+        self.empty = {d.rstrip(os.sep) + os.sep for d in directories}
+        """The directories walked (each with a trailing separator) in which no candidate has been found yet."""
 
     def __iter__(self) -> Iterator[tuple[str, Kind]]:
         for item in self._candidates:
             self.found += 1
+            if self.empty:
+                self.empty = {d for d in self.empty if not item[0].startswith(d)}
             yield item
         self.done = True
 
@@ -450,7 +459,8 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
-    walk = _Walk(_one_index_per_dir(_candidates([p.resolve() for p in paths], skip=archive.root)))
+    roots = [p.resolve() for p in paths]
+    walk = _Walk(_one_index_per_dir(_candidates(roots, skip=archive.root)), [str(r) for r in roots if r.is_dir()])
     found = iter(walk)
     head = list(itertools.islice(found, _PARALLEL_FROM))  # enough to tell whether workers are worth it
     items = itertools.chain(head, found)
@@ -469,11 +479,10 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
                 run.take(prep)
             if progress:
                 progress("ingest", i, walk.found if walk.done else None)
-        if walk.found == 0:  # say so, rather than an empty summary: the tree holds nothing ingest reads
-            for path in paths:
-                if path.is_dir():
-                    run.note(Finding(MSG["not_product"], f"no labels found under this directory ({LABEL_KINDS})",
-                                     str(path.resolve()), "info"))
+        for root in roots:  # say so, rather than nothing: the tree holds nothing ingest reads
+            if str(root).rstrip(os.sep) + os.sep in walk.empty:
+                run.note(Finding(MSG["not_product"], f"no labels found under this directory ({LABEL_KINDS})",
+                                 str(root), "info"))
         run.flush()
         run.tree_checks()
         archive.catalog.finish_batch(batch_id, report.counts())

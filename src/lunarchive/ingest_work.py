@@ -52,8 +52,9 @@ MSG = {
 }
 
 LABEL_KINDS = ("PDS4 labels end in .xml or .lblx, or are Chang'e level labels such as .2BL holding XML; PDS3 "
-               "labels end in .lbl, or are .img/.imq/.dat/.qub/.cub files (or any file named on its own) that "
-               "begin with PDS_VERSION_ID; Clementine index tables are .csv files with their header row")
+               "labels end in .lbl, or are .img/.imq/.dat/.qub/.cub/.lab files, files with a 3-digit suffix "
+               "(Clementine's .313) or any file named on its own that begin with PDS_VERSION_ID; Clementine "
+               "index tables are .csv files with their header row")
 """What ingest takes for a label, as findings about files and trees it passed over say."""
 
 _PDS3_DETACHED = (".lbl",)

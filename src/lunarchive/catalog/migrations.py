@@ -170,23 +170,31 @@ def m0004_context_terms(conn: sqlite3.Connection) -> None:
 
 def m0005_target_and_own_terms(conn: sqlite3.Connection) -> None:
     """Search terms ingest now writes that older catalogues lack or hold wrongly: the target terms as
-    ``normalize_target`` now gives them (a provisional designation such as ``1999 RQ36`` kept whole) with a
-    numbered minor planet's number beside its name (``--target 101955``), and a context product's own LID as
-    a term of its kind (``--instrument xrfs.a15c`` finds the instrument's own product)."""
+    ``target_terms`` gives them (a provisional designation such as ``1999 RQ36`` kept whole, a numbered minor
+    planet's number beside its name, the target types the label gives), the targets a product references by
+    LID (``--target urn:...:satellite.earth.moon``, and ``--target moon`` for a mission that only references
+    it), and a context product's own LID as a term of its kind (``--instrument xrfs.a15c``)."""
     import json
 
-    from ..bodies import minor_planet_number, normalize_target
-    from .rows import context_terms
+    from .rows import context_terms, target_terms
 
     conn.execute("DELETE FROM product_terms WHERE kind = 'target'")
-    rows = []
-    for pid, targets in conn.execute("SELECT id, targets FROM products").fetchall():
+    refs: dict[int, list[str]] = {}
+    for pid, target in conn.execute("SELECT product_id, target FROM refs WHERE target_lid LIKE '%:context:%'"):
+        refs.setdefault(pid, []).append(target)
+    rows: list[tuple[int, str, str]] = []
+    for pid, lid, product_class, targets, extra in conn.execute(
+            "SELECT id, lid, product_class, targets, extra FROM products"):
         names = [t for t in json.loads(targets or "[]") if isinstance(t, str)]
-        rows += [(pid, "target", normalize_target(t)) for t in names]
-        rows += [(pid, "target", n) for n in map(minor_planet_number, names) if n is not None]
-    for pid, lid in conn.execute("SELECT id, lid FROM products WHERE product_class = 'Product_Context'").fetchall():
-        held = set(conn.execute("SELECT kind, value FROM product_terms WHERE product_id = ?", (pid,)).fetchall())
-        rows += [(pid, kind, value) for kind, value in context_terms([lid]) if (kind, value) not in held]
+        terms = target_terms(names, json.loads(extra or "{}").get("target_types"))
+        own = [lid] if product_class == "Product_Context" else []
+        if own or pid in refs:
+            held = set(conn.execute("SELECT kind, value FROM product_terms WHERE product_id = ?", (pid,)).fetchall())
+            terms += context_terms([*own, *refs.get(pid, [])], held | set(terms))
+        rows += [(pid, kind, value) for kind, value in terms]
+        if len(rows) >= 50_000:  # a big catalogue's terms are inserted as they are made, not all kept first
+            conn.executemany("INSERT INTO product_terms VALUES (?,?,?)", rows)
+            rows = []
     conn.executemany("INSERT INTO product_terms VALUES (?,?,?)", rows)
 
 

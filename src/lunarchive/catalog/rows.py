@@ -16,14 +16,17 @@ from typing import Any
 
 import lz4.frame
 
-from ..bodies import minor_planet_number, normalize_target
+from ..bodies import comet_names, minor_planet_number, normalize_target
 from ..errors import CatalogError, FormatError
 from ..footprint import footprint_of
 from ..model import Product, parse_vid, split_lidvid
 from ..times import normalize_utc
 from .spatial import index_rows
 
-__all__ = ["LABEL_CODEC", "PRODUCT_COLUMNS", "FootprintRows", "ProductRows", "label_bytes", "product_rows", "vid_key"]
+__all__ = [
+    "LABEL_CODEC", "PRODUCT_COLUMNS", "FootprintRows", "ProductRows", "context_terms", "label_bytes", "product_rows",
+    "target_terms", "vid_key",
+]
 
 LABEL_CODEC = "lz4"
 """How ``ProductRows.label`` is compressed: one LZ4 frame. Labels are most of a catalogue's bytes (about
@@ -124,13 +127,12 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
         b.west if b else None, b.south if b else None, b.east if b else None, b.north if b else None,
         _json(product.extra), _json(product.discipline),
     )
-    terms = [("target", normalize_target(t)) for t in product.targets]
-    terms += [("target", n) for n in map(minor_planet_number, product.targets) if n is not None]
+    terms = target_terms(product.targets, product.extra.get("target_types"))
     terms += [("investigation", i.upper()) for i in product.investigations]
     terms += [("instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
     terms += [("investigation", h.upper()) for h in product.instrument_hosts]  # the mission of its spacecraft
     own = [product.lid] if product.product_class == "Product_Context" else []  # an instrument is its own
-    terms += context_terms([*own, *(r.target for r in product.references)])
+    terms += context_terms([*own, *(r.target for r in product.references)], terms)
     ids = " ".join([product.lidvid, *product.targets, *product.investigations, *product.instruments,
                     *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
                                                  if k.endswith("_id") and isinstance(v, str))])
@@ -151,21 +153,45 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
     )
 
 
+def target_terms(names: Iterable[str], types: Any = None) -> list[tuple[str, str]]:
+    """(kind, value) search terms of a product's targets: each name as ``normalize_target`` gives it, a
+    numbered minor planet's number beside its name (``--target 101955``), a periodic comet's number and
+    shorter names (``--target 67P``), and each target type the label gives (``--target asteroid``), once each."""
+    names = list(names)
+    out = [("target", normalize_target(t)) for t in names]
+    out += [("target", n) for n in map(minor_planet_number, names) if n is not None]
+    out += [("target", n) for name in names for n in comet_names(name)]  # --target 67P
+    if isinstance(types, list):
+        out += [("target", normalize_target(t)) for t in types if isinstance(t, str) and t.strip()]
+    return list(dict.fromkeys(out))
+
+
 _CONTEXT_KINDS = ((":context:investigation:", ("investigation",)), (":context:instrument:", ("instrument",)),
-                  (":context:instrument_host:", ("instrument", "investigation")))
+                  (":context:instrument_host:", ("instrument", "investigation")), (":context:target:", ("target",)))
 """Which search terms a reference to a context product gives: its investigation's LID is a mission term,
-an instrument's an instrument term, and a host's both (``--mission LRO`` finds what LRO's spacecraft took)."""
+an instrument's an instrument term, a host's both (``--mission LRO`` finds what LRO's spacecraft took), and
+a target's a target term."""
 
 
-def context_terms(targets: Iterable[str]) -> list[tuple[str, str]]:
-    """(kind, value) search terms from the LIDs (or LIDVIDs) a product references: its context products'
-    LIDs in upper case, so ``--mission`` and ``--instrument`` match ids as well as names."""
+def context_terms(targets: Iterable[str], held: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """(kind, value) search terms from the LIDs (or LIDVIDs) a product references that ``held`` lacks: its
+    context products' LIDs in upper case, so ``--mission``, ``--instrument`` and ``--target`` match ids as
+    well as names; and the body a target LID names (``satellite.earth.moon`` → ``MOON``), so that
+    ``--target moon`` finds a mission or instrument that only references the Moon."""
+    seen = set(held)
     out: list[tuple[str, str]] = []
     for target in targets:
         lid = split_lidvid(target)[0].lower()
         for marker, kinds in _CONTEXT_KINDS:
             if marker in lid:
-                out += [(kind, lid.upper()) for kind in kinds if (kind, lid.upper()) not in out]
+                terms = [(kind, lid.upper()) for kind in kinds]
+                if marker == ":context:target:":
+                    body = lid.rsplit(":", 1)[-1].rsplit(".", 1)[-1].replace("_", " ")
+                    terms.append(("target", normalize_target(body)))
+                for term in terms:
+                    if term not in seen:
+                        seen.add(term)
+                        out.append(term)
     return out
 
 

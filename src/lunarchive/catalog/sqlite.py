@@ -404,6 +404,21 @@ def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+_GLOB_SPECIAL = re.compile(r"[*?[]")
+_GLOB_SEPARATOR = re.compile(r"[ _]")
+
+
+def _word_globs(value: str) -> tuple[str, str]:
+    """GLOB patterns matching a name or id in which ``value`` begins a word: at its start or after a character
+    that is no letter or digit (``Lunar Reconnaissance`` in ``LUNAR RECONNAISSANCE ORBITER``, ``lro.dlre``
+    in ``URN:...:INSTRUMENT:LRO.DLRE``; ``LUTI`` not in ``RESOLUTION``). A space and an underscore match
+    each other (names write ``Lunar Reconnaissance``, LIDs ``lunar_reconnaissance``)."""
+    text = " ".join(value.upper().split())
+    text = _GLOB_SPECIAL.sub(lambda m: f"[{m.group()}]", text)
+    text = _GLOB_SEPARATOR.sub("[ _]", text)
+    return f"{text}*", f"*[^A-Z0-9]{text}*"
+
+
 def _in(n: int) -> str:
     return ",".join("?" * n)
 
@@ -418,9 +433,9 @@ def _where(q: Query) -> tuple[str, list[Any]]:
         params += [normalize_target(t) for t in q.targets]
     for kind, values in (("investigation", q.missions), ("instrument", q.instruments)):
         if values:
-            likes = " OR ".join("value LIKE ? ESCAPE '\\'" for _ in values)
-            clauses.append(f"p.id IN (SELECT product_id FROM product_terms WHERE kind='{kind}' AND ({likes}))")
-            params += [_like(v.strip().upper()) for v in values]
+            globs = " OR ".join("value GLOB ? OR value GLOB ?" for _ in values)
+            clauses.append(f"p.id IN (SELECT product_id FROM product_terms WHERE kind='{kind}' AND ({globs}))")
+            params += [pattern for v in values for pattern in _word_globs(v)]
     if q.product_classes:
         names = _class_names(q.product_classes)
         clauses.append(f"lower(p.product_class) IN ({_in(len(names))})")

@@ -15,9 +15,11 @@ described in :mod:`lunarchive.formats.odl`); :func:`parse_label` builds the cata
   ``local_identifier``): ingest measures and stores it like any data file. A file of FIXED_LENGTH records
   declares its size (FILE_RECORDS x RECORD_BYTES).
 * ``start``/``stop``: START_TIME/STOP_TIME as written (at the top, or in a GROUP such as HiRISE's
-  TIME_PARAMETERS); a label with neither (Viking, Voyager images) gives its IMAGE_TIME as both.
+  TIME_PARAMETERS); else CORRECTED_START/STOP_TIME (SELENE map products); a label with none of them (Viking,
+  Voyager images) gives its IMAGE_TIME as both.
 * ``investigations``: MISSION_NAME, else MISSION_ID, else the host's name (INSTRUMENT_HOST_NAME or
-  SPACECRAFT_NAME: MRO, NEAR and Magellan labels name no mission); ``instrument_hosts``: ids and names.
+  SPACECRAFT_NAME: MRO, NEAR and Magellan labels name no mission), else its id; ``instrument_hosts``: ids
+  (without one, the host field of DATA_SET_ID) and names.
 * ``extra``: identity strings, record layout, pointers and geometry in degrees (see :func:`_geometry`).
 * ``discipline``: the whole label.
 """
@@ -124,9 +126,8 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
         extra["records"] = records
     geometry = _geometry(blocks)
     extra.update(geometry)
-    start, stop = _time(_keyword(label, "START_TIME")), _time(_keyword(label, "STOP_TIME"))
-    if start is None and stop is None:  # an image's one time (Viking, Voyager): its span is that instant
-        start = stop = _time(_keyword(label, "IMAGE_TIME"))
+    start_key, stop_key = _time_keys(label)
+    start, stop = _time(_keyword(label, start_key)), _time(_keyword(label, stop_key))
     flag = _keyword(label, "STOP_TIME", _ABSENT) if stop is None and start is not None else _ABSENT
     if flag is not _ABSENT:
         flag = "NULL" if flag is None else str(flag).strip().upper()  # pvl reads NULL as None
@@ -139,9 +140,10 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
         title=_title(label, product_id, path),
         targets=_texts(label.get("TARGET_NAME")),
         investigations=_pick(label, "MISSION_NAME", "MISSION_ID") or _all(label, "INSTRUMENT_HOST_NAME",
-                                                                          "SPACECRAFT_NAME"),
+                                                                          "SPACECRAFT_NAME")
+        or _all(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID"),
         instruments=_texts(label.get("INSTRUMENT_ID")) or _texts(label.get("INSTRUMENT_NAME")),
-        instrument_hosts=_all(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID", "SPACECRAFT_NAME", "INSTRUMENT_HOST_NAME"),
+        instrument_hosts=_hosts(label, data_set_id),
         start=start,
         stop=stop,
         information_model_version=_first(label.get("PDS_VERSION_ID")),
@@ -152,6 +154,33 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
         extra=extra,
         discipline=label,
     )
+
+
+_TIME_KEYS = (("START_TIME", "STOP_TIME"), ("CORRECTED_START_TIME", "CORRECTED_STOP_TIME"))
+
+
+def _time_keys(label: dict[str, Any]) -> tuple[str, str]:
+    """The keywords that give a product's span: START/STOP_TIME; else SELENE's CORRECTED_START/STOP_TIME (its
+    map products give no other); else IMAGE_TIME as both (Viking, Voyager images: the span is that instant)."""
+    for keys in _TIME_KEYS:
+        if any(_keyword(label, key) is not None for key in keys):
+            return keys
+    return "IMAGE_TIME", "IMAGE_TIME"
+
+
+def _hosts(label: dict[str, Any], data_set_id: str | None) -> list[str]:
+    """The host's ids and names; without an id, the host id a DATA_SET_ID begins with by the PDS3 naming rule
+    (``LRO-L-LOLA-4-GDR-V1.0``: ``<host>-<target>-<instrument>-<level>-...``), so ``--mission LRO`` finds a
+    LOLA product whose label names only INSTRUMENT_HOST_NAME."""
+    hosts = _all(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID")
+    if not hosts and data_set_id and _DATA_SET_ID.match(data_set_id):
+        hosts = [data_set_id.split("-", 1)[0].strip().upper()]
+    return hosts + [h for h in _all(label, "SPACECRAFT_NAME", "INSTRUMENT_HOST_NAME") if h not in hosts]
+
+
+_DATA_SET_ID = re.compile(r"[A-Za-z0-9/_]+-[A-Za-z0-9/_]+-[^-]+-.+")
+"""The shape of a PDS3 data set id made by the naming rule (host, target, instrument, level, ... separated by
+hyphens): at least four fields."""
 
 
 # ------------------------------------------------------------------------------------------ plain values
@@ -186,10 +215,9 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
         where = f" (opened on line {line})" if line else ""
         out.append((UNCLOSED, f"OBJECT or GROUP {name}{where} is still open at an END statement: pvl stops there "
                     "and drops it, so nothing from it on is read", line))
-    given = {key for key in ("START_TIME", "STOP_TIME") if _keyword(label, key) is not None}
-    first = "START_TIME" if given else "IMAGE_TIME"
-    for key, value in ((first, product.start), ("STOP_TIME", product.stop)):
-        problem = time_problem(value) if key != "STOP_TIME" or "STOP_TIME" in given else None
+    first, second = _time_keys(label)
+    for key, value in ((first, product.start), (second, product.stop))[: 1 if first == second else 2]:
+        problem = time_problem(value)
         if problem is not None:
             out.append((BAD_TIME, f"{key} {value!r} is not a UTC time ({problem[1]}); the product cannot be found "
                         "by time", None))
@@ -282,7 +310,7 @@ def _all(label: dict[str, Any], *keys: str) -> list[str]:
 
 
 _GROUPED = frozenset({"START_TIME", "STOP_TIME", "IMAGE_TIME", "PRODUCT_CREATION_TIME", "SPACECRAFT_CLOCK_START_COUNT",
-                      "SPACECRAFT_CLOCK_STOP_COUNT"})
+                      "SPACECRAFT_CLOCK_STOP_COUNT", "CORRECTED_START_TIME", "CORRECTED_STOP_TIME"})
 """Keywords a label may give inside a GROUP instead of at its top (HiRISE's TIME_PARAMETERS)."""
 
 

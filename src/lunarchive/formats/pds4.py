@@ -87,6 +87,9 @@ _FILE_NAME, _DIR_PATH, _FILE_SIZE = _t("file_name"), _t("directory_path_name"), 
 _MD5, _RECORDS, _LOCAL_ID = _t("md5_checksum"), _t("records"), _t("local_identifier")
 _FILE_AREA, _FILE_AREA_INVENTORY, _INVENTORY = _t("File_Area"), _t("File_Area_Inventory"), _t("Inventory")
 _FIELD_DELIMITER, _TARGET = _t("field_delimiter"), _t("Target_Identification")
+_INVESTIGATION, _INSTRUMENT, _TELESCOPE, _TARGET_SUBJECT = (
+    _t("Investigation"), _t("Instrument"), _t("Telescope"), _t("Target"))
+_START_DATE, _STOP_DATE = _t("start_date"), _t("stop_date")
 _BBOX_SIDES = ("west", "south", "east", "north")
 _MISSING: Any = object()
 
@@ -327,6 +330,9 @@ def _time(el: _Element, p: Product, state: _State) -> None:
         tag = c.tag
         if tag == _START:
             p.start = _text(c)
+            reason = c.get("nilReason")
+            if p.start is None and reason:
+                p.extra["start_nil_reason"] = reason.strip()
         elif tag == _STOP:
             p.stop = _text(c)
             reason = c.get("nilReason")
@@ -335,13 +341,16 @@ def _time(el: _Element, p: Product, state: _State) -> None:
 
 
 def _result_summary(el: _Element, p: Product, state: _State) -> None:
+    """The first processing level is the product's; when the label gives several (processing_level is 0..*),
+    all are kept in ``extra["processing_levels"]``."""
     if state.have_level:
         return
-    for c in _kids(el):
-        if c.tag == _PLEVEL or c.tag == _PLEVEL_ID:
-            p.processing_level = _text(c)
-            state.have_level = p.processing_level is not None
-            return
+    levels = [level for c in _kids(el) if (c.tag == _PLEVEL or c.tag == _PLEVEL_ID) and (level := _text(c))]
+    if levels:
+        p.processing_level = levels[0]
+        state.have_level = True
+        if len(levels) > 1:
+            p.extra["processing_levels"] = levels
 
 
 def _names_and_refs(el: _Element, names: list[str], p: Product, state: _State) -> None:
@@ -360,6 +369,30 @@ def _investigation(el: _Element, p: Product, state: _State) -> None:
 
 def _target(el: _Element, p: Product, state: _State) -> None:
     _names_and_refs(el, p.targets, p, state)
+    kind = _first_text(el, _TYPE)
+    if kind:
+        _add_unique(p.extra.setdefault("target_types", []), kind)
+
+
+def _context_subject(el: _Element, p: Product, state: _State) -> None:
+    """What a Product_Context describes (its Investigation, Instrument_Host, Instrument, Target, Facility,
+    Telescope or Airborne): its name is the product's investigation, host, instrument or target, as the
+    Context_Area of a product taken with it would name it, its type is kept, and an investigation's
+    start_date and stop_date are its span (so ``--mission SLIM`` and a time query find the mission itself)."""
+    tag = el.tag
+    names = {_INVESTIGATION: p.investigations, _INSTRUMENT: p.instruments, _TELESCOPE: p.instruments,
+             _TARGET_SUBJECT: p.targets}.get(tag, p.instrument_hosts)
+    _add_unique(names, _first_text(el, _NAME))
+    kind = _first_text(el, _TYPE)
+    if kind:
+        p.extra["context_type"] = kind
+        if tag == _TARGET_SUBJECT:
+            _add_unique(p.extra.setdefault("target_types", []), kind)
+    if tag == _INVESTIGATION and not state.have_time:
+        start, stop = _first_text(el, _START_DATE), _first_text(el, _STOP_DATE)
+        if start or stop:
+            state.have_time = True
+            p.start, p.stop = start, stop
 
 
 def _observing_system(el: _Element, p: Product, state: _State) -> None:
@@ -789,4 +822,6 @@ _TOP: dict[Any, _Handler] = {
     _t("Document_Format_Set"): _document_files,
     _t("Information_Package_Component"): _information_package,
     _t("Information_Package_Component_Deep_Archive"): _information_package,
+    **{tag: _context_subject for tag in (_INVESTIGATION, _INSTRUMENT, _TELESCOPE, _TARGET_SUBJECT,
+                                         _t("Instrument_Host"), _t("Facility"), _t("Airborne"))},
 }

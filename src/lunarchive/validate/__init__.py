@@ -279,7 +279,13 @@ def _run_target(target: Path, rule_set: str | None, opts: Options, report: Repor
         if is_label_name(f):
             checked = _take(f, opts, report, shared)
             n, b = n + 1, b + checked.table_bytes
+        elif f.lower().endswith(_PDS3_LABEL_SUFFIXES) and starts_as_label(f):  # said, as for one named alone
+            report.products.append(ProductResult(f, skipped=True, reason=PDS3_SKIPPED))
     return n, b
+
+
+_PDS3_LABEL_SUFFIXES = (".lbl", ".lab")
+"""Detached PDS3 labels in a folder being validated: listed as skipped (with why), not passed over unsaid."""
 
 
 def _run_file(target: Path, opts: Options, report: Report, shared: _SharedFiles) -> int:
