@@ -106,3 +106,12 @@ def test_the_ends_of_the_calendar_do_not_overflow() -> None:
     assert normalize_utc("9999-12-31", end=True) == "9999-12-31T23:59:59.999999Z"
     assert normalize_utc("9999-12-31T23:00-02:00") == "9999-12-31T23:59:59.999999Z"
     assert normalize_utc("0001-01-01T00:00:00+01:00") == "0001-01-01T00:00:00.000000Z"
+
+
+@pytest.mark.parametrize("text", ["2014-01-03T14:00:00+25:00", "2014-01-03T14:00:00+99:99", "2014-01-03T14:00-07:60",
+                                  "２０１４-01-03", "٢٠١٤-01-03"])
+def test_offsets_out_of_range_and_digits_other_than_0_9_are_no_time(text: str) -> None:
+    """A robustness sweep found these read as times (the offset +25:00 applied, ２０１４ read as 2014)."""
+    with pytest.raises(InvalidQuery):
+        parse_utc(text)
+    assert normalize_utc(text) is None

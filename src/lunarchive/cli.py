@@ -6,7 +6,10 @@ Exit codes: 0 success · 1 findings with ``--strict`` (or validation errors) · 
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -20,8 +23,10 @@ from rich.text import Text
 
 from . import search as search_mod
 from .bodies import resolve_body
+from .catalog.sqlite import sqlite_failure
 from .config import open_archive
 from .errors import InvalidQuery, LunarchiveError, NotFound, PathNotFound, UserError
+from .formats.files import open_regular, printable, printable_json
 from .formats.gazetteer import default_gazetteer
 from .ingest import ingest as run_ingest
 from .query import Query
@@ -43,8 +48,18 @@ DataDir = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown(text: str) -> str:
+    """Label text and file names as a terminal may print them: control characters (an ESC sequence that would
+    retitle or clear the terminal, a newline in a file name) written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+    # a byte of a file name that is not UTF-8 is written \\xNN: valid JSON, in valid UTF-8
+    sys.stdout.write(printable_json(json.dumps(obj, ensure_ascii=False, indent=2, default=str)) + "\n")
 
 
 @app.command()
@@ -60,6 +75,9 @@ def ingest(
     lax_membership: Annotated[bool, typer.Option(
         "--skip-strict-collection-membership", help="A member a collection or bundle lists that is in neither "
         "the tree nor the catalogue is a warning (default: an error, as in validate 4.2).")] = False,
+    allow_links_to: Annotated[list[str] | None, typer.Option(
+        "--allow-links-to", help="A directory that symbolic links in the tree may lead into (repeatable); "
+        "a data file linked from elsewhere is not read.")] = None,
 ) -> None:
     """Ingest labels and their data files as one batch.
 
@@ -77,7 +95,8 @@ def ingest(
                 bar.update(task, completed=done, total=total)
 
             report = run_ingest(archive, [Path(p) for p in paths], progress=progress, workers=workers,
-                                strict_membership=not lax_membership)
+                                strict_membership=not lax_membership,
+                                allow_links_to=[Path(d) for d in allow_links_to or []])
     errors = [f for f in report.findings if f.severity == "error"]
     if as_json:
         _print_json(report.to_dict())
@@ -90,7 +109,7 @@ def ingest(
         )
         for f in report.findings[:20]:
             where = f"{f.path}:{f.line}" if f.line else f.path
-            out.print(f"  {f.severity:7} {f.message_id}  {where}: {f.message}", markup=False, highlight=False)
+            out.print(_shown(f"  {f.severity:7} {f.message_id}  {where}: {f.message}"), markup=False, highlight=False)
         if len(report.findings) > 20:
             out.print(f"  ... {len(report.findings) - 20} more (use --json)")
     if strict and errors:
@@ -117,7 +136,7 @@ def show(
         value = row.get(key)
         if value not in (None, [], ""):
             text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            out.print(f"[bold]{key:16}[/] {escape(text)}", highlight=False)  # label text is not markup
+            out.print(f"[bold]{key:16}[/] {escape(_shown(text))}", highlight=False)  # label text is not markup
     out.print(f"[bold]{'versions':16}[/] {', '.join(v.rpartition('::')[2] for v in row['versions'])}")
     for section, cols in (("files", ("name", "size", "sha256", "status")),
                           ("references", ("target", "ref_type")), ("members", ("ref", "status")),
@@ -127,7 +146,7 @@ def show(
             for c in cols:
                 table.add_column(c, overflow="fold")
             for item in row[section][:50]:
-                table.add_row(*(Text(_cell(item, c, section)) for c in cols))
+                table.add_row(*(Text(_shown(_cell(item, c, section))) for c in cols))
             out.print(table)
 
 
@@ -191,14 +210,15 @@ def search(
     for col in ("lidvid", "class", "targets", "start", "stop", "title"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(*(Text(v) for v in (r["lidvid"], r["product_class"], ", ".join(r["targets"]), r["start"] or "",
-                                          r["stop"] or "", r["title"] or "")))
+        cells = (r["lidvid"], r["product_class"], ", ".join(r["targets"]), r["start"] or "", r["stop"] or "",
+                 r["title"] or "")
+        table.add_row(*(Text(_shown(v)) for v in cells))
     out.print(table)
 
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Labels, directories or bundles.")] = None,
+    paths: Annotated[list[str] | None, typer.Argument(help="Labels, directories or bundles.")] = None,
     rule_set: Annotated[str | None, typer.Option(
         "--rule-set", "-R", help="pds4.label, pds4.folder, pds4.collection or pds4.bundle (default: from the "
         "target: a file is pds4.label, a directory with a bundle label pds4.bundle).")] = None,
@@ -220,7 +240,7 @@ def validate(
     if as_json:
         _print_json(report.to_dict())
     else:
-        sys.stdout.write(render_text(report))
+        sys.stdout.write(printable(render_text(report)))
     raise typer.Exit(report.exit_code)
 
 
@@ -236,10 +256,19 @@ def _numbers(text: str | None, n: int, option: str) -> tuple[float, ...] | None:
     return values
 
 
+_GEOJSON_LIMIT = 64 << 20
+"""The largest GeoJSON file ``--intersects`` reads (a query region, not a map)."""
+
+
 def _geojson_file(path: Path) -> dict[str, Any]:
     """The geometry of a GeoJSON file (a geometry, a Feature, or a FeatureCollection's geometries)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        with open_regular(path) as fh:  # a pipe or device is refused, not read (forever, or without end)
+            raw = fh.read(_GEOJSON_LIMIT + 1)
+        if len(raw) > _GEOJSON_LIMIT:
+            raise InvalidQuery(f"--intersects: {path} holds more than {_GEOJSON_LIMIT >> 20} MiB; give a simpler "
+                               "geometry")
+        doc = json.loads(raw.decode("utf-8"))
     except FileNotFoundError as exc:
         raise PathNotFound(f"no such file: {path}") from exc
     except (OSError, ValueError) as exc:
@@ -349,12 +378,18 @@ def serve(
 
 def main() -> None:
     """Entry point: user errors (lunarchive's, and usage errors: exit 2) become one line on stderr."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed escaped, not as raw bytes
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         code = app(standalone_mode=False)  # returns the exit code of typer.Exit or --help instead of exiting
     except LunarchiveError as exc:
         _fail(exc.message, exc.exit_code)
-    except typer.Abort:
-        _fail("aborted", 1)
+    except sqlite3.Error as exc:  # a failure found after the catalogue opened (damage, a lock held too long)
+        failure = sqlite_failure(exc, "in the data directory")
+        _fail(failure.message, failure.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail(INTERRUPTED, 130)
     except typer.TyperException as exc:  # typer's click exceptions: usage errors, bad parameters
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         exit_code = int(getattr(exc, "exit_code", 2))
@@ -363,7 +398,12 @@ def main() -> None:
             sys.exit(exit_code)
         ctx = getattr(exc, "ctx", None)
         _fail(message + (f" (see '{ctx.command_path} --help')" if ctx is not None else ""), exit_code)
+    if code == 130:  # typer's own handling of Ctrl-C
+        _fail(INTERRUPTED, 130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+INTERRUPTED = "interrupted: an ingest under way stored nothing (the catalogue is as it was before it)"
 
 
 def _fail(message: str, exit_code: int) -> NoReturn:

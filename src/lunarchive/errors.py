@@ -29,6 +29,7 @@ __all__ = [
     "NotFound",
     "PathNotFound",
     "StoreError",
+    "StoreWriteError",
     "UnsafeXML",
     "UserError",
 ]
@@ -112,6 +113,11 @@ class StoreError(LunarchiveError, OSError):
 
     exit_code = 5
     code = "store_error"
+
+
+class StoreWriteError(StoreError):
+    """The blob store itself cannot be written (read-only, full): an ingest stops, its batch rolled back, rather
+    than record the delivery's files as unreadable."""
 
 
 class CatalogError(LunarchiveError):

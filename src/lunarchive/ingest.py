@@ -14,7 +14,7 @@ import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +22,9 @@ from typing import Any
 
 from . import validate as validation
 from .config import Archive
-from .errors import CatalogError, InvalidIdentifier, NotFound, PathNotFound
+from .errors import CatalogError, InvalidIdentifier, NotFound, PathNotFound, UserError
 from .formats import clementine_index, pds3, pds4
-from .formats.files import open_regular
+from .formats.files import is_utf8, open_regular, printable
 from .ingest_work import LABEL_KINDS, MSG, Context, Kind, Prepared, prepared_results
 from .model import Finding, Product
 from .validate.bundle_rules import lax_membership
@@ -43,6 +43,8 @@ _PARALLEL_FROM = 64
 Progress = Callable[[str, int, int | None], None]
 """Called as ``progress(stage, done, total)``; ``total`` is None while the walk is still finding labels."""
 
+BAD_NAME = "error.file.name_has_invalid_characters"
+"""validate's id for a file name outside the characters PDS allows (here: not even UTF-8)."""
 _PDS4_SUFFIXES = pds4.LABEL_SUFFIXES
 _PDS3_SUFFIXES = (".lbl",)
 _ATTACHED_SUFFIXES = (".img", ".imq", ".dat", ".qub", ".cub", ".lab")
@@ -89,12 +91,15 @@ def iter_candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator
         yield Path(path), kind
 
 
-def _candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tuple[str, Kind]]:
+def _candidates(paths: Iterable[Path], skip: Path | None = None,
+                problems: list[Finding] | None = None) -> Iterator[tuple[str, Kind]]:
     """``iter_candidates`` with the paths as strings (what the workers are sent).
 
     Each directory's files come first (by name), then its subdirectories (by name), each walked the same
-    way; symbolic links to directories are not followed, and unreadable directories are passed over.
-    Only names that may be labels are looked at further, so a tree of data files costs no ``stat`` each.
+    way; symbolic links to directories are not followed. A directory that cannot be read, and a file or
+    directory whose name is not UTF-8 (which the catalogue could neither store nor give back), are passed
+    over with an error finding appended to ``problems``. Only names that may be labels are looked at
+    further, so a tree of data files costs no ``stat`` each.
     """
     skip_id = _inode(str(skip)) if skip is not None else None
     for root in paths:
@@ -109,10 +114,19 @@ def _candidates(paths: Iterable[Path], skip: Path | None = None) -> Iterator[tup
             try:
                 with os.scandir(top) as it:
                     entries = sorted(it, key=_name)
-            except OSError:
+            except OSError as exc:
+                if problems is not None:
+                    problems.append(Finding(MSG["unreadable"], f"directory cannot be read: {exc.strerror or exc}; "
+                                            "nothing under it was ingested", top, "error"))
                 continue
             subdirs = []
             for entry in entries:
+                if not is_utf8(entry.name):
+                    if problems is not None:
+                        problems.append(Finding(BAD_NAME, "the name is not valid UTF-8 "
+                                                "(PDS file names are ASCII): passed over, with all it holds",
+                                                printable(entry.path), "error"))
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     if skip_id is None or entry.inode() != skip_id[1] or _inode(entry.path) != skip_id:
                         subdirs.append(entry.path)
@@ -399,17 +413,24 @@ def _holds(directory: str, path: str) -> bool:
 
 
 def _roots_holding(path: str | None, roots: set[str], memo: dict[str, list[str]]) -> list[str]:
-    """The directories among ``roots`` that hold the file ``path`` at any depth (memoised per directory)."""
+    """The directories among ``roots`` that hold the file ``path`` at any depth (memoised per directory;
+    worked out in a loop, however deep the tree)."""
     if not path:
         return []
+    chain = []
     directory = os.path.dirname(path)
-    found = memo.get(directory)
-    if found is None:
+    while directory not in memo:
+        chain.append(directory)
         parent = os.path.dirname(directory)
-        found = [] if parent == directory else _roots_holding(directory, roots, memo)
-        found = [directory, *found] if directory in roots else found
-        memo[directory] = found
-    return found
+        if parent == directory:
+            memo[directory] = [directory] if directory in roots else []
+            chain.pop()
+            break
+        directory = parent
+    for d in reversed(chain):
+        above = memo[os.path.dirname(d)]
+        memo[d] = [d, *above] if d in roots else above
+    return memo[os.path.dirname(path)]
 
 
 def _worker_count(workers: int | None, candidates: int) -> int:
@@ -445,7 +466,8 @@ def _bulk_gc() -> Iterator[None]:
 
 
 def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = None,
-           workers: int | None = None, validate: bool = True, strict_membership: bool = True) -> IngestReport:
+           workers: int | None = None, validate: bool = True, strict_membership: bool = True,
+           allow_links_to: Sequence[Path] = ()) -> IngestReport:
     """Ingest every label under ``paths`` into ``archive`` as one batch (one transaction).
 
     ``workers``: processes that parse, store and validate (default: one per core, up to 4, once the walk
@@ -455,17 +477,27 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     ``validate=False`` leaves out validate's rules (product-level and referential integrity): labels that
     cannot be read and files that are missing are still recorded. For copies of data validated elsewhere
     (and for the ingest benchmark, which reports what the rules cost).
+    A data file reached through a symbolic link is read only when it lies inside ``paths`` (a file's
+    directory) or ``allow_links_to``; one that leads elsewhere is recorded as unreadable, so a delivery
+    cannot put the host's files (/etc/shadow, /proc/self/environ) in the archive.
     """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
+    bad = [printable(str(p)) for p in paths if not is_utf8(str(p))]
+    if bad:
+        raise UserError(f"a path given is not valid UTF-8 (rename it): {', '.join(bad)}")
     roots = [p.resolve() for p in paths]
-    walk = _Walk(_one_index_per_dir(_candidates(roots, skip=archive.root)), [str(r) for r in roots if r.is_dir()])
+    problems: list[Finding] = []
+    walk = _Walk(_one_index_per_dir(_candidates(roots, skip=archive.root, problems=problems)),
+                 [str(r) for r in roots if r.is_dir()])
     found = iter(walk)
     head = list(itertools.islice(found, _PARALLEL_FROM))  # enough to tell whether workers are worth it
     items = itertools.chain(head, found)
     report = IngestReport()
-    ctx = Context(archive.store, archive.catalog.digest_lookup(), _INGEST_CHECKS if validate else None)
+    allowed = [r if r.is_dir() else r.parent for r in roots] + [Path(d).resolve() for d in allow_links_to]
+    ctx = Context(archive.store, archive.catalog.digest_lookup(), _INGEST_CHECKS if validate else None,
+                  tuple(dict.fromkeys(str(d).rstrip(os.sep) + os.sep for d in allowed)))
     n_workers = _worker_count(workers, len(head))
     report.workers = n_workers
     t0 = time.perf_counter()
@@ -479,8 +511,11 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
                 run.take(prep)
             if progress:
                 progress("ingest", i, walk.found if walk.done else None)
+        for problem in problems:
+            run.note(problem)
+        unread = {f.path for f in problems}
         for root in roots:  # say so, rather than nothing: the tree holds nothing ingest reads
-            if str(root).rstrip(os.sep) + os.sep in walk.empty:
+            if str(root).rstrip(os.sep) + os.sep in walk.empty and str(root) not in unread:
                 run.note(Finding(MSG["not_product"], f"no labels found under this directory ({LABEL_KINDS})",
                                  str(root), "info"))
         run.flush()

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from . import validate as validation
 from .catalog.base import CommittedLookup
 from .catalog.rows import ProductRows, product_rows
-from .errors import FormatError, IngestError, StoreError
+from .errors import FormatError, IngestError, StoreError, StoreWriteError
 from .formats import clementine_index, inventory, odl, pds3, pds4
 from .formats.files import read_whole
 from .formats.xmlsafe import parse_xml
@@ -69,6 +69,9 @@ class Context:
     committed: CommittedLookup
     checks: validation.Options | None
     """None: validate's rules are not run (files are still measured, missing ones still recorded)."""
+    roots: tuple[str, ...] = ()
+    """Real directories (each ending in a separator) a data file reached through a symbolic link must lie in to
+    be read: the trees being ingested and those the caller allows links into. Empty: links are not checked."""
 
 
 @dataclass
@@ -210,11 +213,25 @@ class Worker:
         out.timings["hash"] = time.perf_counter() - t0
         return problems
 
+    def _inside(self, ref: FileRef) -> bool:
+        """Whether a data file lies in the trees being ingested (or where links are allowed). A label's directory
+        is a real one, so a file named without a directory that is no symbolic link is in it; others are
+        resolved. A delivered link to /etc/shadow or /proc/self/environ must not put it in the archive."""
+        assert ref.path is not None
+        if not stat.S_ISLNK(os.lstat(ref.path).st_mode) and "/" not in ref.name:
+            return True
+        real = os.path.realpath(ref.path)
+        return any(real.startswith(root) for root in self.ctx.roots)
+
     def _hash_one(self, ref: FileRef, out: Prepared) -> tuple[str, str] | None:
         if not ref.path:
             ref.status = "missing"
             return MSG["missing_file"], f"file {ref.name!r} named in the label cannot be found from its directory"
         try:
+            if self.ctx.roots and not self._inside(ref):
+                ref.status = "unreadable"
+                return MSG["unreadable"], (f"file {ref.name!r} is a symbolic link to a file outside the trees being "
+                                           "ingested: not read (`ingest --allow-links-to DIR` follows links into DIR)")
             st = os.stat(ref.path)
         except FileNotFoundError:
             ref.status = "missing"
@@ -230,6 +247,8 @@ class Worker:
         if info is None:
             try:
                 info = self.ctx.store.put_file(Path(ref.path))
+            except StoreWriteError:
+                raise  # the archive cannot be written: the ingest stops (exit 5), nothing of the batch stored
             except StoreError as exc:
                 ref.status = "unreadable"
                 return MSG["unreadable"], f"file {ref.name!r} cannot be stored: {exc.message}"

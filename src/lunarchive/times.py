@@ -18,7 +18,8 @@ __all__ = ["DAYS_IN_400_YEARS", "normalize_utc", "parse_utc", "time_problem", "y
 _ISO = re.compile(
     r"^(?P<y>\d{4})(?:-(?:(?P<doy>\d{3})|(?P<m>\d{2})(?:-(?P<d>\d{2}))?))?"
     r"(?:[Tt ](?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d+))?)?)?)?"
-    r"\s*(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+    r"\s*(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2})?)?$",
+    re.ASCII,  # digits are 0-9 only (\d would take ２０１４ and ٢٠١٤ as a year)
 )
 _NULLS = {"", "N/A", "NA", "UNK", "UNKNOWN", "NULL", "NONE"}
 
@@ -53,6 +54,8 @@ def parse_utc(text: str, *, end: bool = False) -> datetime | None:
     except ValueError as exc:
         raise InvalidQuery(f"not a valid time: {text!r} ({exc})") from exc
     tz = g["tz"]
+    if tz and tz.upper() != "Z" and (int(tz[1:3]) > 23 or (len(tz) > 3 and int(tz[-2:]) > 59)):
+        raise InvalidQuery(f"not a valid time: {text!r} (UTC offset {tz} is not hours 00-23, minutes 00-59)")
     try:
         if tz and tz.upper() != "Z":  # +hh:mm, +hhmm or +hh (RFC 3339 and ISO 8601 both allow lower-case t and z)
             sign = 1 if tz[0] == "+" else -1
@@ -91,7 +94,7 @@ def _precision_step(g: dict[str, str | None]) -> timedelta:
     return timedelta(days=1)
 
 
-_FULL = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z?")
+_FULL = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z?", re.ASCII)
 
 
 def _real_time(y: str, mo: str, d: str, hh: str, mm: str, ss: str) -> bool:

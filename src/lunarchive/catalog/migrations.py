@@ -223,6 +223,9 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                conn.execute("COMMIT")  # another process (a second first ingest) applied it meanwhile
+                continue
             fn(conn)
             conn.execute(
                 "INSERT INTO _migrations VALUES (?, ?)", (name, datetime.now(UTC).isoformat(timespec="seconds"))

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..bodies import normalize_target
 from ..errors import CatalogError, InvalidIdentifier, InvalidQuery, NotFound
+from ..formats.files import printable
 from ..model import Finding, split_lidvid
 from ..query import Query
 from .base import Catalog, Filter, Page, ProductRow
@@ -62,10 +63,10 @@ class SqliteCatalog(Catalog):
         self.path = Path(path)
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA busy_timeout=30000")  # first: a second process opening waits, not fails
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA busy_timeout=30000")
             self.conn.execute("PRAGMA cache_size=-65536")
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")  # reads map pages instead of copying them
@@ -78,16 +79,22 @@ class SqliteCatalog(Catalog):
     # -- writing -------------------------------------------------------------------------------------
     @contextmanager
     def batch(self, sources: list[str]) -> Iterator[int]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise sqlite_failure(exc, self.path) from None
         try:
             cur = self.conn.execute(
                 "INSERT INTO batches (started_at, sources) VALUES (?, ?)", (_now(), json.dumps(sources))
             )
             yield int(cur.lastrowid or 0)
             self.conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             self._body_ids.clear()
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite has rolled back already after some failures (a full disk)
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise sqlite_failure(exc, self.path) from None
             raise
 
     def finish_batch(self, batch_id: int, counts: dict[str, int]) -> None:
@@ -143,7 +150,8 @@ class SqliteCatalog(Catalog):
         self.conn.executemany(
             "INSERT INTO findings (batch_id, product_id, lidvid, path, message_id, severity, message, line)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            [(batch_id, pid, f.lidvid, f.path, f.message_id, f.severity, f.message, f.line) for f, pid in findings],
+            [(batch_id, pid, f.lidvid, f.path and printable(f.path), f.message_id, f.severity, printable(f.message),
+              f.line) for f, pid in findings],  # a file name that is not UTF-8 cannot be stored as it is
         )
 
     def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int]],
@@ -402,6 +410,22 @@ _TEXT_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 def _like(value: str) -> str:
     """``%value%`` for ``LIKE ... ESCAPE '\\'``: the user's ``%`` and ``_`` are letters, not wildcards."""
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def sqlite_failure(exc: sqlite3.Error, path: Path | str) -> CatalogError:
+    """A CatalogError (one line, exit 5) for an SQLite failure on the catalogue at ``path``, naming its cause
+    as a curator would act on it: locked by another process, a full disk, a damaged file."""
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return CatalogError(f"the catalogue {path} is locked by another process (an ingest still running?); "
+                            "nothing was changed: try again when it is done")
+    if "full" in low:
+        return CatalogError(f"no space left on the device holding the catalogue {path} ({text}); nothing from "
+                            "this run was stored")
+    if "malformed" in low or "not a database" in low or "no such table" in low or "no such column" in low:
+        return CatalogError(f"the catalogue {path} is damaged ({text}): restore it from a copy or a replica")
+    return CatalogError(f"catalogue failure on {path}: {text}")
 
 
 _GLOB_SPECIAL = re.compile(r"[*?[]")

@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from typing import BinaryIO
 
-__all__ = ["open_regular", "read_whole"]
+__all__ = ["is_utf8", "open_regular", "printable", "printable_json", "read_whole"]
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+"""A byte of a file name that is not UTF-8, as Python keeps it in a str (a surrogate escape)."""
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a file name (as the OS gave it) is valid UTF-8, so it can be stored and printed as text."""
+    return _SURROGATE.search(name) is None
+
+
+def printable(text: str) -> str:
+    """``text`` with each byte of a non-UTF-8 file name written as ``\\xNN`` (``x\\xff.lbl``): text that can be
+    stored, printed and put in JSON, where the surrogate escape Python keeps such a byte in cannot."""
+    return _SURROGATE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
+def printable_json(text: str) -> str:
+    """``printable`` for JSON text made with ``ensure_ascii=False`` (where such a byte can only be inside a
+    string): the backslash is escaped, so the string reads ``x\\xff.lbl`` when parsed."""
+    return _SURROGATE.sub(lambda m: f"\\\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
 def read_whole(path: str) -> bytes:

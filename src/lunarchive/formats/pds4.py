@@ -39,7 +39,6 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -217,20 +216,36 @@ class _State:
 _Handler = Callable[[_Element, Product, _State], None]
 
 
-@lru_cache(maxsize=4096)
+_REAL_DIRS: dict[str, str] = {}
+_REAL_DIRS_KEPT = 4096
+
+
 def _real_dir(directory: str) -> str:
-    """``os.path.realpath`` of an absolute, normalised directory, built on its parent's (cached): one
+    """``os.path.realpath`` of an absolute, normalised directory, built on its parent's (remembered): one
     ``lstat`` per directory instead of one per path component, which matters in deep trees holding a few
-    labels per directory (archives laid out by date). Symbolic links are resolved by ``realpath`` itself."""
-    parent, name = os.path.split(directory)
-    if not name or name in (os.curdir, os.pardir) or parent == directory:
-        return os.path.realpath(directory)
-    try:
-        if stat.S_ISLNK(os.lstat(directory).st_mode):
-            return os.path.realpath(directory)
-    except OSError:
-        return os.path.realpath(directory)
-    return os.path.join(_real_dir(parent), name)
+    labels per directory (archives laid out by date). Symbolic links are resolved by ``realpath`` itself.
+    Walked up and then down in a loop, so a tree however deep costs no recursion."""
+    known = _REAL_DIRS
+    chain = []
+    d = directory
+    while d not in known:
+        parent, name = os.path.split(d)
+        if not name or name in (os.curdir, os.pardir) or parent == d:
+            known[d] = os.path.realpath(d)
+            break
+        chain.append(d)
+        d = parent
+    for d in reversed(chain):
+        parent, name = os.path.split(d)
+        try:
+            link = stat.S_ISLNK(os.lstat(d).st_mode)
+        except OSError:
+            link = True
+        known[d] = os.path.realpath(d) if link else os.path.join(known[parent], name)
+    real = known[directory]
+    if len(known) > _REAL_DIRS_KEPT:
+        known.clear()
+    return real
 
 
 def _locate(label_path: str) -> tuple[str, str]:

@@ -233,7 +233,7 @@ def tables_from_tree(root: etree._Element, label_dir: str) -> list[TableDef]:
         directory = _text(file_el, "directory_path_name")
         if directory:
             name = directory.rstrip("/") + "/" + name
-        path = _resolve(label_dir, name) if name else None
+        path = resolve_file(label_dir, name) if name else None
         index = 0
         for el in area:
             if not isinstance(el.tag, str) or el.tag == _P + "File":
@@ -274,7 +274,9 @@ def _cached_table(el: etree._Element, kind: TableKind, index: int, name: str, pa
     return table
 
 
-def _resolve(label_dir: str, name: str) -> str | None:
+def resolve_file(label_dir: str, name: str) -> str | None:
+    """The path of the file a label in ``label_dir`` names ``name`` (with its directory_path_name), or None
+    when the name leaves the label's directory (``../``, an absolute path): such a file is never read."""
     path = os.path.normpath(os.path.join(label_dir, name))
     return path if not os.path.isabs(name) and path.startswith(label_dir.rstrip(os.sep) + os.sep) else None
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import NotFound, StoreError
+from ..errors import NotFound, StoreError, StoreWriteError
 from .base import BlobInfo, Store, check_sha256
 
 __all__ = ["LocalStore"]
@@ -38,12 +38,18 @@ class LocalStore(Store):
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put_file(self, path: Path) -> BlobInfo:
+        """Store a file's bytes. StoreError when the file cannot be read; StoreWriteError when the store
+        cannot be written (read-only, full), which is the archive's failure, not the delivery's."""
         try:
             with open(path, "rb") as src:
                 head = src.read(SMALL + 1)
                 if len(head) <= SMALL:
                     return self.put_bytes(head)
-                return self._write(itertools.chain([head], iter(lambda: src.read(CHUNK), b"")))
+                return self._write(itertools.chain([head], _read_on(src)))
+        except StoreWriteError:
+            raise
+        except _ReadFailed as exc:
+            raise StoreError(f"cannot read {path}: {exc.error.strerror or exc.error}") from exc.error
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
@@ -73,6 +79,12 @@ class LocalStore(Store):
     def _place(self, chunks: Iterable[bytes], sha: Any, digest: str | None) -> bool:
         """Write ``chunks`` to a temp file, then rename it to its blob path (the digest known beforehand, or
         read from ``sha`` once written). Returns True when the blob was already there (temp file dropped)."""
+        try:
+            return self._place_once(chunks, sha, digest)
+        except OSError as exc:
+            raise StoreWriteError(f"cannot write the blob store {self.root}: {exc.strerror or exc}") from exc
+
+    def _place_once(self, chunks: Iterable[bytes], sha: Any, digest: str | None) -> bool:
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -112,3 +124,23 @@ class LocalStore(Store):
         for p in self.root.glob("??/??/*"):
             if p.is_file():
                 yield p.name
+
+
+class _ReadFailed(Exception):
+    """A read of the source file failed while its bytes were being written to the store."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _read_on(src: BinaryIO) -> Iterator[bytes]:
+    """The rest of ``src`` in chunks; a failed read raises _ReadFailed (told apart from a failed write)."""
+    while True:
+        try:
+            chunk = src.read(CHUNK)
+        except OSError as exc:
+            raise _ReadFailed(exc) from exc
+        if not chunk:
+            return
+        yield chunk

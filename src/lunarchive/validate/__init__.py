@@ -134,8 +134,10 @@ def _product_level(
     out += lr.check_lid(product, root, label_path)
     out += lr.check_times(product, root, label_path)
     out += lr.check_file_references(product, label_path, root)
+    # a file ingest would not read (a link leading out of the delivered tree) is not read here either
+    blocked = {ref.path for ref in product.files if ref.status == "unreadable" and ref.path}
     tables = tables_from_tree(root, os.path.dirname(label_path))
-    objects = lr.check_data_objects(root, tables, label_path, lidvid)
+    objects = lr.check_data_objects(root, tables, label_path, lidvid, blocked)
     out += objects
     member = br.Member(label_path, product, manifests=_manifest_files(root, label_path))
     if product.product_class == "Product_Collection":
@@ -150,7 +152,8 @@ def _product_level(
     read = 0
     if opts.content and not any(f.message_id == lr.MSG["definition"] for f in objects):
         for table in tables:
-            if (opts.inventory_content or not table.inventory) and _small_enough(table, opts):
+            if (opts.inventory_content or not table.inventory) and table.path not in blocked \
+                    and _small_enough(table, opts):
                 check = check_table_content(table, label_path, lidvid, cap=opts.cap)
                 out += check.findings
                 read += check.bytes_read
@@ -231,7 +234,10 @@ def validate_paths(
 ) -> Report:
     """Validate labels, directories or bundles; see the module docstring for the rule sets."""
     opts = options or Options(content=not skip_content, strict_membership=strict_membership)
-    targets = [Path(p) for p in paths]
+    given = [str(p) for p in paths]
+    if any(not p.strip() for p in given):  # Path("") is the current directory: never walk it by mistake
+        raise UserError("an empty path was given; name the labels or directories to validate")
+    targets = _distinct([Path(p) for p in given])
     if not targets:
         raise UserError("nothing to validate: give at least one path")
     missing = [str(p) for p in targets if not p.exists()]
@@ -255,6 +261,21 @@ def validate_paths(
         labels, table_bytes = labels + n, table_bytes + b
     report.stats = {"labels": labels, "table_bytes": table_bytes, "seconds": time.perf_counter() - t0}
     return report
+
+
+def _distinct(targets: list[Path]) -> list[Path]:
+    """The targets less repeats: the same file or directory given twice (by any path), and a path inside a
+    directory also given, are validated once (a label checked twice fails against itself, its files named
+    twice)."""
+    real = [os.path.realpath(t) for t in targets]
+    dirs = [r for r, t in zip(real, targets, strict=True) if t.is_dir()]
+    out, seen = [], set()
+    for r, t in zip(real, targets, strict=True):
+        if r in seen or any(r.startswith(d.rstrip(os.sep) + os.sep) for d in dirs):
+            continue
+        seen.add(r)
+        out.append(t)
+    return out
 
 
 def _run_target(target: Path, rule_set: str | None, opts: Options, report: Report,

@@ -107,10 +107,27 @@ def crawl(root: str) -> tuple[list[str], list[str]]:
     """(files, directories) under ``root``, sorted, both as absolute paths; symlinked dirs not followed."""
     files: list[str] = []
     dirs: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        dirs += [os.path.join(dirpath, d) for d in dirnames]
-        files += [os.path.join(dirpath, f) for f in sorted(filenames)]
+    stack = [root]
+    while stack:  # os.walk's top-down order, in a loop: os.walk recurses, and a deep tree overflowed it
+        top = stack.pop()
+        try:
+            with os.scandir(top) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        here_dirs = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                dirs.append(entry.path)
+                if not entry.is_symlink():
+                    here_dirs.append(entry.path)
+            else:
+                files.append(entry.path)
+        stack += reversed(here_dirs)
     return files, dirs
 
 

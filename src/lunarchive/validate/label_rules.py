@@ -14,11 +14,12 @@ import os
 import re
 import warnings
 from collections import Counter
+from collections.abc import Collection
 
 from lxml import etree
 
 from ..formats.pds4 import is_label_name
-from ..formats.tables import TableDef, fixed_record_tag, line_of
+from ..formats.tables import TableDef, fixed_record_tag, line_of, resolve_file
 from ..model import FileRef, Finding, Product, Severity
 from ..times import time_problem
 from .values import _COMPILED
@@ -282,12 +283,14 @@ def _check_one_file(ref: FileRef, label_path: str, lidvid: str) -> list[Finding]
 # ------------------------------------------------------------------------------------- data objects
 
 
-def check_data_objects(root: etree._Element, tables: list[TableDef], label_path: str, lidvid: str) -> list[Finding]:
+def check_data_objects(root: etree._Element, tables: list[TableDef], label_path: str, lidvid: str,
+                       blocked: Collection[str] = ()) -> list[Finding]:
     """Data objects of each file area are defined consistently and fit their file.
 
     Tables whose definition cannot be right are reported (error.label.table_definition_problem), so are
     objects that overlap the one before (error.label.invalid_object_definition) and objects that run past
-    the end of their file ("data object is truncated", as validate reports it).
+    the end of their file ("data object is truncated", as validate reports it). Files in ``blocked`` are
+    not looked at.
     """
     out: list[Finding] = []
     for table in tables:
@@ -305,14 +308,19 @@ def check_data_objects(root: etree._Element, tables: list[TableDef], label_path:
     for file_el in root.iter(_P + "File"):
         area = file_el.getparent()
         if area is not None:
-            out += _object_extents(area, label_path, lidvid)
+            out += _object_extents(area, label_path, lidvid, blocked)
     return out
 
 
-def _object_extents(area: etree._Element, label_path: str, lidvid: str) -> list[Finding]:
-    name = next((c.text.strip() for c in area.iter(_P + "file_name") if c.text), None)
-    path = os.path.join(os.path.dirname(label_path), name) if name else None
-    if not path or not os.path.isfile(path):
+def _object_extents(area: etree._Element, label_path: str, lidvid: str, blocked: Collection[str]) -> list[Finding]:
+    file_el = next(area.iterchildren(_P + "File"), None)
+    name = (file_el.findtext(_P + "file_name") or "").strip() if file_el is not None else ""
+    directory = (file_el.findtext(_P + "directory_path_name") or "").strip() if file_el is not None else ""
+    if name and directory:
+        name = directory.rstrip("/") + "/" + name
+    # as ingest resolves it: a name that leaves the label's directory is not looked at (nor its size told)
+    path = resolve_file(os.path.dirname(label_path), name) if name else None
+    if not path or path in blocked or not os.path.isfile(path):
         return []
     size = os.path.getsize(path)
     out: list[Finding] = []

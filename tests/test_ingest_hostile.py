@@ -1,0 +1,207 @@
+"""Hostile deliveries and a failing archive, on real labels: names that are not UTF-8, trees deeper than
+Python's recursion limit, links that lead out of the delivered tree, a blob store that cannot be written, two
+first ingests at once, a damaged catalogue, odd paths given to the CLI. Each gives one clear finding or
+one clear line and an exit code, never a traceback, and never loses what else the batch holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lunarchive.catalog.migrations import apply_migrations
+from lunarchive.config import open_archive
+from lunarchive.errors import StoreWriteError
+from lunarchive.ingest import ingest
+
+from .conftest import corpus_file
+
+DIVINER = "pds4/lro/diviner"
+"""A Diviner RDR label and its table (4,788 bytes)."""
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lunarchive.cli", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+
+def _diviner(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in corpus_file(DIVINER).iterdir():
+        shutil.copy(f, dest)
+    return dest / "201401031400_rdr.xml"
+
+
+def test_a_name_that_is_not_utf8_is_a_finding_and_the_rest_goes_in(tmp_path: Path) -> None:
+    """A label named with a Latin-1 byte (x\\xff.lbl) aborted the whole batch with a traceback; now it is passed
+    over with error.file.name_has_invalid_characters and the good labels are catalogued. validate --json on
+    such a tree is valid JSON in UTF-8 (it wrote the raw byte)."""
+    tree = tmp_path / "tree"
+    lend = corpus_file("pds3/lro_lend/lend_rdr_dlx_20240615.lbl")
+    _diviner(tree / "diviner")
+    shutil.copy(lend, tree / os.fsdecode(b"x\xff.lbl"))
+    r = cli("ingest", str(tree), "--json", "--data-dir", str(tmp_path / "data"))
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["added"] == 1
+    bad = [f for f in report["findings"] if f["message_id"] == "error.file.name_has_invalid_characters"]
+    assert [f["path"] for f in bad] == [str(tree.resolve() / "x\\xff.lbl")]
+    r = cli("validate", str(tree), "--json")
+    assert "Traceback" not in r.stderr
+    json.loads(r.stdout.encode("utf-8"))  # valid UTF-8 and valid JSON
+    r = cli("validate", str(tree))
+    assert "Traceback" not in r.stderr and "x\\xff.lbl" in r.stdout
+
+
+def test_a_path_given_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    label = _diviner(tmp_path / os.fsdecode(b"d\xe9p\xf4t"))
+    r = cli("ingest", str(label), "--data-dir", str(tmp_path / "data"))
+    assert r.returncode == 2 and "not valid UTF-8" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
+    """A label 1,100 directories down (a 2.2 kB path) gave a RecursionError in the label directory's
+    resolution, losing the batch; it is catalogued, and validate reads it too."""
+    top = deep = str(tmp_path / "tree")
+    os.mkdir(deep)
+    for _ in range(1100):  # level by level: Path.mkdir(parents=True) and os.makedirs recurse as deep
+        deep = os.path.join(deep, "a")
+        os.mkdir(deep)
+    try:
+        _diviner(Path(deep))
+        r = cli("ingest", top, "--json", "--data-dir", str(tmp_path / "data"))
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert json.loads(r.stdout)["added"] == 1
+        r = cli("validate", top, "--json")
+        assert "Traceback" not in r.stderr and json.loads(r.stdout)["summary"]["productValidation"]["passed"] == 1
+    finally:  # removed level by level too: pytest's own clean-up (shutil.rmtree) recurses as deep
+        for name in os.listdir(deep):
+            os.unlink(os.path.join(deep, name))
+        while deep != top:
+            os.rmdir(deep)
+            deep = os.path.dirname(deep)
+
+
+def test_a_link_out_of_the_delivered_tree_is_not_read(tmp_path: Path) -> None:
+    """A delivered data file that is a symbolic link to a file elsewhere (here a stand-in for /etc/shadow) is
+    not stored, and no finding tells anything of its content or size; --allow-links-to DIR follows links
+    into DIR. A link within the tree is read as the file it leads to."""
+    secret = tmp_path / "host" / "shadow"
+    secret.parent.mkdir()
+    secret.write_text("root:$6$not-for-the-archive$:19000:0:99999:7:::\n")
+    tree = tmp_path / "tree"
+    label = _diviner(tree / "a")
+    table = tree / "a" / "201401031400_rdr.tab"
+    table.unlink()
+    table.symlink_to(secret)
+    with open_archive(tmp_path / "data") as archive:
+        report = ingest(archive, [tree], workers=0)
+        shown = [(f.message_id, f.message) for f in report.findings]
+        assert any("outside the trees being ingested" in m for _, m in shown), shown
+        assert not any("$6$" in m or "bytes" in m and "shadow" in m for _, m in shown)
+        assert not any(f.message_id.startswith("error.table.") for f in report.findings)
+        blobs = {p.read_bytes() for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file()}
+        assert secret.read_bytes() not in blobs
+    inside = tree / "b"
+    _diviner(inside)
+    moved = tree / "store" / "rdr.tab"
+    moved.parent.mkdir()
+    shutil.move(inside / "201401031400_rdr.tab", moved)
+    (inside / "201401031400_rdr.tab").symlink_to(moved)
+    label.unlink()  # only the label whose link stays in the tree
+    with open_archive(tmp_path / "data2") as archive:
+        report = ingest(archive, [tree], workers=0)
+        assert [f for f in report.findings if f.severity == "error"] == []
+    with open_archive(tmp_path / "data3") as archive:  # the first tree again, its link allowed
+        shutil.rmtree(tree / "b")
+        _diviner(tree / "a")
+        table.unlink()
+        shutil.copy(corpus_file(DIVINER + "/201401031400_rdr.tab"), secret)
+        table.symlink_to(secret)
+        report = ingest(archive, [tree], workers=0, allow_links_to=[secret.parent])
+        assert [f for f in report.findings if f.severity == "error"] == []
+
+
+def test_a_blob_store_that_cannot_be_written_stops_the_ingest(tmp_path: Path) -> None:
+    """The store's temp directory replaced by a file (as a read-only or full store fails): the ingest stops
+    with exit 5 and names the store, rather than recording the delivery's files as unreadable."""
+    label = _diviner(tmp_path / "tree")
+    data = tmp_path / "data"
+    with open_archive(data) as archive:
+        shutil.rmtree(data / "blobs" / "tmp")
+        (data / "blobs" / "tmp").write_text("not a directory")
+        with pytest.raises(StoreWriteError, match="cannot write the blob store"):
+            ingest(archive, [label.parent], workers=0)
+    r = cli("ingest", str(label.parent), "--data-dir", str(data))  # found when the store opens, now
+    assert r.returncode == 5 and "blob store" in r.stderr and "Traceback" not in r.stderr
+    assert sqlite3.connect(data / "catalog.sqlite").execute("SELECT count(*) FROM products").fetchone() == (0,)
+
+
+def test_migrations_applied_meanwhile_by_another_process_are_not_applied_again(tmp_path: Path) -> None:
+    """Two first ingests into a new data directory: the second found a migration applied between its reading
+    of the applied ones and its write lock ("table batches already exists", exit 5). Here the other process
+    applies them all at that moment, which is the race made certain."""
+    path = tmp_path / "catalog.sqlite"
+
+    class Racing(sqlite3.Connection):
+        raced = False
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if sql == "BEGIN IMMEDIATE" and not Racing.raced:
+                Racing.raced = True
+                other = sqlite3.connect(path, isolation_level=None)
+                apply_migrations(other)
+                other.close()
+            return super().execute(sql, *args)  # type: ignore[arg-type]
+
+    conn = sqlite3.connect(path, isolation_level=None, factory=Racing)
+    assert apply_migrations(conn) == []  # all applied by the other one; none again, no error
+    assert Racing.raced
+
+
+def test_a_damaged_catalogue_is_one_line_and_exit_5(tmp_path: Path) -> None:
+    label = _diviner(tmp_path / "tree")
+    data = tmp_path / "data"
+    assert cli("ingest", str(label), "--data-dir", str(data)).returncode == 0
+    with sqlite3.connect(data / "catalog.sqlite") as conn:
+        conn.execute("DROP TABLE refs")
+    r = cli("show", "urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr", "--data-dir", str(data))
+    assert r.returncode == 5 and "damaged" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_odd_paths_given_to_the_cli(tmp_path: Path) -> None:
+    """validate "" walked the current directory; a label given twice failed against itself; --intersects
+    /dev/zero read without end (a FIFO waited forever)."""
+    label = _diviner(tmp_path / "tree")
+    r = cli("validate", "", cwd=tmp_path)
+    assert r.returncode == 2 and "empty path" in r.stderr
+    r = cli("validate", str(label), str(label), str(label.parent), "--json")
+    assert r.returncode == 0, r.stdout
+    assert json.loads(r.stdout)["summary"]["productValidation"]["total"] == 1
+    r = cli("search", "--body", "moon", "--intersects", "/dev/zero", "--data-dir", str(tmp_path / "data"))
+    assert r.returncode == 2 and "not a regular file" in r.stderr
+
+
+def test_control_characters_from_a_label_do_not_reach_the_terminal(tmp_path: Path) -> None:
+    """The real LEND label with an ESC sequence (retitle the terminal, turn it red) in its PRODUCT_ID: search
+    and show print it escaped (\\x1b), and --json keeps it as data."""
+    src = corpus_file("pds3/lro_lend/lend_rdr_dld_20240615.lbl")
+    text = src.read_bytes()
+    start = text.index(b"PRODUCT_ID")
+    end = text.index(b"\n", start)
+    label = tmp_path / "tree" / src.name
+    label.parent.mkdir()
+    label.write_bytes(text[:start] + b'PRODUCT_ID = "X\x1b]0;owned\x07\x1b[31mRED"' + text[end:])
+    data = tmp_path / "data"
+    assert cli("ingest", str(label), "--data-dir", str(data)).returncode == 0
+    r = cli("search", "--data-dir", str(data))
+    assert r.returncode == 0 and "\x1b" not in r.stdout and "\\x1b" in r.stdout
+    lidvid = json.loads(cli("search", "--json", "--data-dir", str(data)).stdout)[0]["lidvid"]
+    r = cli("show", lidvid, "--data-dir", str(data))
+    assert r.returncode == 0 and "\x1b" not in r.stdout and "\x07" not in r.stdout
