@@ -350,7 +350,7 @@ def test_doctype_without_entities_is_allowed() -> None:
 def test_label_directories_resolve_as_realpath_does(tmp_path: Path) -> None:
     """Label directories are resolved from their (cached) parents: the same result as ``os.path.realpath``
     through absolute and relative directory links, links to links, and directories that do not exist."""
-    from lunarchive.formats.pds4 import _real_dir
+    from lunarchive.formats.files import real_dir as _real_dir
 
     (tmp_path / "a" / "b" / "c").mkdir(parents=True)
     (tmp_path / "x").mkdir()
@@ -427,3 +427,23 @@ def test_a_nil_start_keeps_its_reason(tmp_path: Path) -> None:
     label.write_bytes(data.replace(start, b'<start_date_time xsi:nil="true" nilReason="missing"/>'))
     product = parse_label(label)
     assert product.start is None and product.extra["start_nil_reason"] == "missing"
+
+
+def test_file_paths_through_links_resolve_as_realpath_does(tmp_path: Path) -> None:
+    """``real_path`` (how ingest tells where a linked data file lies) equals ``os.path.realpath`` for a file,
+    links to it (absolute, relative, chained, through a linked directory), a dangling link and a loop."""
+    from lunarchive.formats.files import real_path
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f.tab").write_text("x")
+    (tmp_path / "dir").symlink_to(tmp_path / "a", target_is_directory=True)
+    (tmp_path / "abs.tab").symlink_to(tmp_path / "a" / "b" / "f.tab")
+    (tmp_path / "a" / "rel.tab").symlink_to("b/f.tab")
+    (tmp_path / "chain.tab").symlink_to("a/rel.tab")
+    (tmp_path / "via.tab").symlink_to("dir/b/f.tab")
+    (tmp_path / "dangling.tab").symlink_to("nowhere/f.tab")
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    for rel in ("a/b/f.tab", "abs.tab", "a/rel.tab", "chain.tab", "via.tab", "dir/b/f.tab", "dangling.tab", "loop1"):
+        path = os.path.abspath(tmp_path / rel)
+        assert real_path(path) == os.path.realpath(path), rel

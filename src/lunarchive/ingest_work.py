@@ -30,7 +30,7 @@ from .catalog.base import CommittedLookup
 from .catalog.rows import ProductRows, product_rows
 from .errors import FormatError, IngestError, StoreError, StoreWriteError
 from .formats import clementine_index, inventory, odl, pds3, pds4
-from .formats.files import read_whole
+from .formats.files import read_whole, real_path
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo, Store
@@ -220,7 +220,7 @@ class Worker:
         assert ref.path is not None
         if not stat.S_ISLNK(os.lstat(ref.path).st_mode) and "/" not in ref.name:
             return True
-        real = os.path.realpath(ref.path)
+        real = real_path(ref.path)
         return any(real.startswith(root) for root in self.ctx.roots)
 
     def _hash_one(self, ref: FileRef, out: Prepared) -> tuple[str, str] | None:

@@ -8,7 +8,7 @@ import re
 import stat
 from typing import BinaryIO
 
-__all__ = ["is_utf8", "open_regular", "printable", "printable_json", "read_whole"]
+__all__ = ["is_utf8", "open_regular", "printable", "printable_json", "read_whole", "real_dir", "real_path"]
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 """A byte of a file name that is not UTF-8, as Python keeps it in a str (a surrogate escape)."""
@@ -74,3 +74,51 @@ def _open(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
         os.close(fd)
         raise
     return fd, st
+
+
+_REAL_DIRS: dict[str, str] = {}
+_REAL_DIRS_KEPT = 4096
+
+
+def real_dir(directory: str) -> str:
+    """``os.path.realpath`` of an absolute, normalised directory, built on its parent's (remembered): one
+    ``lstat`` per directory instead of one per path component, which matters in deep trees holding a few
+    labels per directory (archives laid out by date). Symbolic links are resolved by ``realpath`` itself.
+    Walked up and then down in a loop, so a tree however deep costs no recursion."""
+    known = _REAL_DIRS
+    chain = []
+    d = directory
+    while d not in known:
+        parent, name = os.path.split(d)
+        if not name or name in (os.curdir, os.pardir) or parent == d:
+            known[d] = os.path.realpath(d)
+            break
+        chain.append(d)
+        d = parent
+    for d in reversed(chain):
+        parent, name = os.path.split(d)
+        try:
+            link = stat.S_ISLNK(os.lstat(d).st_mode)
+        except OSError:
+            link = True
+        known[d] = os.path.realpath(d) if link else os.path.join(known[parent], name)
+    real = known[directory]
+    if len(known) > _REAL_DIRS_KEPT:
+        known.clear()
+    return real
+
+
+def real_path(path: str) -> str:
+    """``os.path.realpath`` of an absolute file path, through ``real_dir``'s remembered directories: the links
+    the file itself is are followed (at most 40, as the kernel does), then its directory is resolved once."""
+    for _ in range(40):
+        try:
+            if not stat.S_ISLNK(os.lstat(path).st_mode):
+                break
+            path = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+        except OSError:
+            return os.path.realpath(path)
+    else:
+        return os.path.realpath(path)
+    directory, name = os.path.split(path)
+    return os.path.join(real_dir(directory), name)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from lxml import etree
 
 from ..errors import FormatError, InvalidIdentifier
 from ..model import BBox, FileRef, Member, Product, Reference, parse_vid, split_lidvid
+from .files import real_dir
 from .xmlsafe import parse_xml
 
 __all__ = ["PDS4_NS", "discipline_of", "is_pds4_label", "parse_label", "product_from_tree"]
@@ -216,42 +216,10 @@ class _State:
 _Handler = Callable[[_Element, Product, _State], None]
 
 
-_REAL_DIRS: dict[str, str] = {}
-_REAL_DIRS_KEPT = 4096
-
-
-def _real_dir(directory: str) -> str:
-    """``os.path.realpath`` of an absolute, normalised directory, built on its parent's (remembered): one
-    ``lstat`` per directory instead of one per path component, which matters in deep trees holding a few
-    labels per directory (archives laid out by date). Symbolic links are resolved by ``realpath`` itself.
-    Walked up and then down in a loop, so a tree however deep costs no recursion."""
-    known = _REAL_DIRS
-    chain = []
-    d = directory
-    while d not in known:
-        parent, name = os.path.split(d)
-        if not name or name in (os.curdir, os.pardir) or parent == d:
-            known[d] = os.path.realpath(d)
-            break
-        chain.append(d)
-        d = parent
-    for d in reversed(chain):
-        parent, name = os.path.split(d)
-        try:
-            link = stat.S_ISLNK(os.lstat(d).st_mode)
-        except OSError:
-            link = True
-        known[d] = os.path.realpath(d) if link else os.path.join(known[parent], name)
-    real = known[directory]
-    if len(known) > _REAL_DIRS_KEPT:
-        known.clear()
-    return real
-
-
 def _locate(label_path: str) -> tuple[str, str]:
     """(absolute label path, absolute resolved label directory)."""
     directory, name = os.path.split(os.path.abspath(label_path))
-    real = _real_dir(directory)
+    real = real_dir(directory)
     return os.path.join(real, name), real
 
 
