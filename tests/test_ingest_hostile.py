@@ -205,3 +205,29 @@ def test_control_characters_from_a_label_do_not_reach_the_terminal(tmp_path: Pat
     lidvid = json.loads(cli("search", "--json", "--data-dir", str(data)).stdout)[0]["lidvid"]
     r = cli("show", lidvid, "--data-dir", str(data))
     assert r.returncode == 0 and "\x1b" not in r.stdout and "\x07" not in r.stdout
+
+
+def test_a_data_file_changed_or_gone_under_an_unchanged_label_is_reported(tmp_path: Path) -> None:
+    """The Diviner table overwritten with more bytes under its unchanged label was re-ingested as
+    "unchanged" without a word: it is an error finding on the catalogued product (once, however often the
+    delivery is repeated), and a table no longer delivered is a warning; the archive keeps what it stored."""
+    label = _diviner(tmp_path / "tree")
+    table = label.parent / "201401031400_rdr.tab"
+    original = table.read_bytes()
+    with open_archive(tmp_path / "data") as archive:
+        assert ingest(archive, [label.parent], workers=0).added == 1
+        table.write_bytes(original + original[:100])
+        for _ in range(2):
+            report = ingest(archive, [label.parent], workers=0)
+            assert report.unchanged == 1
+        lidvid = "urn:nasa:pds:lro_diviner_derived1:data_calibrated:201401031400_rdr::1.0"
+        rows = archive.catalog.conn.execute(  # type: ignore[attr-defined]
+            "SELECT message_id, severity FROM findings WHERE lidvid=? AND message_id LIKE '%.ingest.%'",
+            (lidvid,)).fetchall()
+        assert rows == [("error.ingest.file_changed", "error")]
+        table.unlink()
+        report = ingest(archive, [label.parent], workers=0)
+        assert [f.message_id for f in report.findings] == ["warning.ingest.file_not_delivered"]
+        sha = archive.catalog.conn.execute(  # type: ignore[attr-defined]
+            "SELECT sha256 FROM files WHERE name='201401031400_rdr.tab'").fetchone()[0]
+        assert archive.store.blob_path(sha).read_bytes() == original  # type: ignore[attr-defined]

@@ -279,6 +279,8 @@ class _Batch:
             report.unchanged += 1
             if prep.completed:  # files missing when it was catalogued, delivered since
                 report.findings += self.catalog.complete_files(lidvid, prep.completed, prep.findings, self.batch_id)
+            if prep.changed and prep.committed_digest is not None:  # its data files are not what was stored
+                report.findings += self.catalog.add_product_findings(lidvid, prep.changed, self.batch_id)
         else:
             if prep.rows is None:
                 raise CatalogError(f"{lidvid}: no rows prepared for a new product")

@@ -93,6 +93,8 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     bytes_hashed: int = 0
     files_stored: int = 0
+    changed: list[Finding] = field(default_factory=list)
+    """Of an unchanged label: its data files that differ in size from those catalogued, or are gone."""
     completed: list[tuple[str, str, str, int]] = field(default_factory=list)
     """Of an unchanged product, the files missing when it was catalogued that are there now, measured and
     stored: ``(name, sha256, md5, size)`` (``findings`` say so)."""
@@ -151,9 +153,11 @@ class Worker:
         out.committed_digest, out.committed_lid = self.ctx.committed.lookup(product.lid, product.vid)
         if out.committed_digest is not None:  # unchanged or a conflict: the ingesting process decides
             if out.committed_digest == out.label_sha256:
-                missing = self.ctx.committed.unmeasured(product.lidvid)
+                held = self.ctx.committed.catalogued_files(product.lidvid)
+                missing = {name for name, status, _ in held if status != "ok"}
                 if missing:  # delivered since: store them now
-                    self._complete(product, out, set(missing), data, root)
+                    self._complete(product, out, missing, data, root)
+                out.changed = _changed_files(product, {name: size for name, status, size in held if status == "ok"})
             return out
         unmeasured = self._hash_files(product, out)
         t0 = time.perf_counter()
@@ -257,6 +261,35 @@ class Worker:
             out.files_stored += 0 if info.existed else 1
         ref.sha256, ref.md5, ref.size, ref.status = info.sha256, info.md5, info.size, "ok"
         return None
+
+
+FILE_CHANGED = "error.ingest.file_changed"
+FILE_NOT_DELIVERED = "warning.ingest.file_not_delivered"
+
+
+def _changed_files(product: Product, stored: dict[str, int | None]) -> list[Finding]:
+    """Findings on a re-delivered, unchanged label whose data files are not what was catalogued: a file of
+    another size (a changed product needs a new version; the archive keeps the bytes it stored), or one
+    no longer delivered. Sizes only: re-hashing every file of an unchanged delivery would cost what its
+    first ingest did."""
+    out = []
+    path = product.label_path or ""
+    for ref in product.files:
+        size = stored.get(ref.name)
+        if ref.name not in stored or ref.path is None:
+            continue
+        try:
+            now = os.stat(ref.path).st_size
+        except OSError:
+            out.append(Finding(FILE_NOT_DELIVERED, f"file {ref.name!r}, catalogued with {product.lidvid}, is not in "
+                               "this delivery (the archive keeps the copy it stored)", path, "warning", None,
+                               product.lidvid))
+            continue
+        if size is not None and now != size:
+            out.append(Finding(FILE_CHANGED, f"file {ref.name!r} has {now} bytes; {product.lidvid} was catalogued "
+                               f"with {size}: a changed file needs a new version of the product (the archive "
+                               "keeps the bytes it stored)", path, "error", None, product.lidvid))
+    return out
 
 
 def _members(product: Product) -> list[tuple[str, str]]:

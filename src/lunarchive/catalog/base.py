@@ -27,8 +27,9 @@ class CommittedLookup(Protocol):
     def lookup(self, lid: str, vid: str) -> tuple[str | None, bool]:
         """(sha256 of the label catalogued under ``lid::vid`` or None, whether any version of ``lid`` is)."""
 
-    def unmeasured(self, lidvid: str) -> list[str]:
-        """Names of the files catalogued under ``lidvid`` that were missing or unreadable when it was."""
+    def catalogued_files(self, lidvid: str) -> list[tuple[str, str, int | None]]:
+        """``(name, status, size)`` of each file catalogued under ``lidvid`` (status ``ok`` when it was stored;
+        ``missing`` or ``unreadable`` when it could not be)."""
 
     def close(self) -> None:
         """Release the connection (it reopens on next use)."""
@@ -60,6 +61,11 @@ class Catalog(ABC):
         their rows say so, the findings that they were missing are dropped, and those of ``findings`` (what an
         ingest of the whole product finds now) that the product does not hold yet are recorded (inside the
         batch's transaction) and returned."""
+
+    @abstractmethod
+    def add_product_findings(self, lidvid: str, findings: Sequence[Finding], batch_id: int) -> list[Finding]:
+        """Record, against the catalogued product ``lidvid``, those of ``findings`` it does not hold yet (a
+        re-delivery says again what the last one said only once); returns them."""
 
     @abstractmethod
     def digest_lookup(self) -> CommittedLookup:

@@ -167,8 +167,15 @@ class SqliteCatalog(Catalog):
                 "DELETE FROM findings WHERE product_id=? AND message_id IN (?, ?) AND message LIKE ? ESCAPE '\\'",
                 (pid, "error.label.missing_file", "error.label.unresolvable_resource",
                  _like(repr(name))))
+        return self.add_product_findings(lidvid, findings, batch_id)
+
+    def add_product_findings(self, lidvid: str, findings: Sequence[Finding], batch_id: int) -> list[Finding]:
+        row = self.conn.execute("SELECT id FROM products WHERE lidvid=?", (lidvid,)).fetchone()
+        if row is None:
+            raise CatalogError(f"{lidvid}: no catalogued product to record findings against")
+        pid = int(row[0])
         held = set(self.conn.execute("SELECT message_id, message, line FROM findings WHERE product_id=?", (pid,)))
-        new = [f for f in findings if (f.message_id, f.message, f.line) not in held]
+        new = [f for f in findings if (f.message_id, printable(f.message), f.line) not in held]
         self.add_findings([(f, pid) for f in new], batch_id)
         return new
 
@@ -331,10 +338,10 @@ class SqliteDigests:
         rows = self._c().execute("SELECT vid, label_sha256 FROM products WHERE lid=?", (lid,)).fetchall()
         return next((str(sha) for v, sha in rows if v == vid), None), bool(rows)
 
-    def unmeasured(self, lidvid: str) -> list[str]:
-        rows = self._c().execute("SELECT f.name FROM files f JOIN products p ON p.id = f.product_id"
-                                 " WHERE p.lidvid=? AND f.status != 'ok'", (lidvid,)).fetchall()
-        return [str(r[0]) for r in rows]
+    def catalogued_files(self, lidvid: str) -> list[tuple[str, str, int | None]]:
+        rows = self._c().execute("SELECT f.name, f.status, f.size FROM files f JOIN products p ON p.id = f.product_id"
+                                 " WHERE p.lidvid=?", (lidvid,)).fetchall()
+        return [(str(name), str(status), size) for name, status, size in rows]
 
     def close(self) -> None:
         self._empty = None
