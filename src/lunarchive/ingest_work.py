@@ -157,7 +157,8 @@ class Worker:
                 missing = {name for name, status, _ in held if status != "ok"}
                 if missing:  # delivered since: store them now
                     self._complete(product, out, missing, data, root)
-                out.changed = _changed_files(product, {name: size for name, status, size in held if status == "ok"})
+                stored = {name: size for name, status, size in held if status == "ok"}
+                out.changed = self._changed_files(product, stored)
             return out
         unmeasured = self._hash_files(product, out)
         t0 = time.perf_counter()
@@ -217,6 +218,32 @@ class Worker:
         out.timings["hash"] = time.perf_counter() - t0
         return problems
 
+    def _changed_files(self, product: Product, stored: dict[str, int | None]) -> list[Finding]:
+        """Findings on a re-delivered, unchanged label whose data files are not what was catalogued: a file of
+        another size (a changed product needs a new version; the archive keeps the bytes it stored), or one
+        no longer delivered. Sizes only: re-hashing every file of an unchanged delivery would cost what its
+        first ingest did."""
+        out = []
+        path = product.label_path or ""
+        for ref in product.files:
+            size = stored.get(ref.name)
+            if ref.name not in stored or ref.path is None:
+                continue
+            try:
+                if self.ctx.roots and not self._inside(ref):  # not looked at, nor its size told (as at first)
+                    continue
+                now = os.stat(ref.path).st_size
+            except OSError:
+                out.append(Finding(FILE_NOT_DELIVERED, f"file {ref.name!r}, catalogued with {product.lidvid}, is "
+                                   "not in this delivery (the archive keeps the copy it stored)", path, "warning",
+                                   None, product.lidvid))
+                continue
+            if size is not None and now != size:
+                out.append(Finding(FILE_CHANGED, f"file {ref.name!r} has {now} bytes; {product.lidvid} was "
+                                   f"catalogued with {size}: a changed file needs a new version of the product "
+                                   "(the archive keeps the bytes it stored)", path, "error", None, product.lidvid))
+        return out
+
     def _inside(self, ref: FileRef) -> bool:
         """Whether a data file lies in the trees being ingested (or where links are allowed). A label's directory
         is a real one, so a file named without a directory that is no symbolic link is in it; others are
@@ -265,31 +292,6 @@ class Worker:
 
 FILE_CHANGED = "error.ingest.file_changed"
 FILE_NOT_DELIVERED = "warning.ingest.file_not_delivered"
-
-
-def _changed_files(product: Product, stored: dict[str, int | None]) -> list[Finding]:
-    """Findings on a re-delivered, unchanged label whose data files are not what was catalogued: a file of
-    another size (a changed product needs a new version; the archive keeps the bytes it stored), or one
-    no longer delivered. Sizes only: re-hashing every file of an unchanged delivery would cost what its
-    first ingest did."""
-    out = []
-    path = product.label_path or ""
-    for ref in product.files:
-        size = stored.get(ref.name)
-        if ref.name not in stored or ref.path is None:
-            continue
-        try:
-            now = os.stat(ref.path).st_size
-        except OSError:
-            out.append(Finding(FILE_NOT_DELIVERED, f"file {ref.name!r}, catalogued with {product.lidvid}, is not in "
-                               "this delivery (the archive keeps the copy it stored)", path, "warning", None,
-                               product.lidvid))
-            continue
-        if size is not None and now != size:
-            out.append(Finding(FILE_CHANGED, f"file {ref.name!r} has {now} bytes; {product.lidvid} was catalogued "
-                               f"with {size}: a changed file needs a new version of the product (the archive "
-                               "keeps the bytes it stored)", path, "error", None, product.lidvid))
-    return out
 
 
 def _members(product: Product) -> list[tuple[str, str]]:
