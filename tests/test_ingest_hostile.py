@@ -231,3 +231,34 @@ def test_a_data_file_changed_or_gone_under_an_unchanged_label_is_reported(tmp_pa
         sha = archive.catalog.conn.execute(  # type: ignore[attr-defined]
             "SELECT sha256 FROM files WHERE name='201401031400_rdr.tab'").fetchone()[0]
         assert archive.store.blob_path(sha).read_bytes() == original  # type: ignore[attr-defined]
+
+
+def test_search_and_show_read_a_catalogue_that_cannot_be_written(tmp_path: Path) -> None:
+    """A data directory on read-only storage (a snapshot or a read-only mount at a partner site): search and
+    show read it (they failed with "attempt to write a readonly database", exit 5); ingest cannot write it
+    and says so in one line."""
+    label = _diviner(tmp_path / "tree")
+    data = tmp_path / "data"
+    assert cli("ingest", str(label), "--data-dir", str(data)).returncode == 0
+    drop: list[str] = []
+    if os.geteuid() == 0:  # root writes anywhere: run the commands without the capabilities that allow it
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv, so a read-only directory cannot be made")
+        drop = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    for p in [data, *data.rglob("*")]:
+        p.chmod(p.stat().st_mode & ~0o222)
+    try:
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*drop, sys.executable, "-m", "lunarchive.cli", *args, "--data-dir", str(data)],
+                                  capture_output=True, text=True, timeout=120)
+
+        r = run("search", "--json")
+        assert r.returncode == 0, r.stderr
+        (row,) = json.loads(r.stdout)
+        assert run("show", row["lidvid"]).returncode == 0
+        r = run("ingest", str(label))
+        assert r.returncode == 5 and "Traceback" not in r.stderr, r.stderr
+    finally:
+        for p in [data, *data.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)

@@ -58,4 +58,5 @@ def open_archive(data_dir: str | Path | None = None, *, fsync: bool = True, crea
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create data directory {root}: {exc.strerror}") from exc
-    return Archive(root, SqliteCatalog(root / CATALOG_FILE), LocalStore(root / "blobs", fsync=fsync))
+    return Archive(root, SqliteCatalog(root / CATALOG_FILE, read_only_ok=not create),
+                   LocalStore(root / "blobs", fsync=fsync))

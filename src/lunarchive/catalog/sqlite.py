@@ -22,7 +22,7 @@ from ..formats.files import printable
 from ..model import Finding, split_lidvid
 from ..query import Query
 from .base import Catalog, Filter, Page, ProductRow
-from .migrations import apply_migrations
+from .migrations import MIGRATIONS, apply_migrations
 from .rows import LABEL_CODEC, PRODUCT_COLUMNS, ProductRows, label_bytes, vid_key
 from .spatial import RTREE_INSERT, rebind, spatial_clauses
 
@@ -59,8 +59,11 @@ def _now() -> str:
 class SqliteCatalog(Catalog):
     """The catalogue in one SQLite file, schema created and upgraded by named migrations."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only_ok: bool = False) -> None:
+        """``read_only_ok``: a catalogue that cannot be written (a read-only mount, snapshot or copy) is opened
+        for reading, as commands that only read want it, rather than refused."""
         self.path = Path(path)
+        self.read_only = False
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA busy_timeout=30000")  # first: a second process opening waits, not fails
@@ -71,10 +74,36 @@ class SqliteCatalog(Catalog):
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")  # reads map pages instead of copying them
             apply_migrations(self.conn)
+        except sqlite3.OperationalError as exc:
+            if not read_only_ok or not _READ_ONLY.search(str(exc)):
+                raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
+            self.conn.close()
+            self._open_read_only()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
         self._body_ids: dict[str, int] = {}
         """footprint_bodies ids by name, known inside the open batch (forgotten when it rolls back)."""
+
+    def _open_read_only(self) -> None:
+        """Open a catalogue on storage that cannot be written: ``mode=ro``, else (a WAL catalogue whose shared
+        memory file cannot be made beside it) ``immutable=1``, which reads the file as it is. Migrations cannot
+        be applied there: a catalogue that needs them is refused, saying so."""
+        uri = self.path.resolve().as_uri()
+        for query in ("?mode=ro", "?immutable=1"):
+            try:
+                self.conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, check_same_thread=False)
+                self.conn.execute("PRAGMA busy_timeout=30000")
+                applied = {row[0] for row in self.conn.execute("SELECT name FROM _migrations")}
+                break
+            except sqlite3.OperationalError as exc:
+                if query == "?immutable=1" or not _READ_ONLY.search(str(exc)):
+                    raise CatalogError(f"cannot open catalogue {self.path} (read-only): {exc}") from exc
+                self.conn.close()
+        pending = [name for name, _ in MIGRATIONS if name not in applied]
+        if pending:
+            raise CatalogError(f"the catalogue {self.path} cannot be written and needs migrations "
+                               f"{', '.join(pending)}: open it once where it can be written")
+        self.read_only = True
 
     # -- writing -------------------------------------------------------------------------------------
     @contextmanager
@@ -417,6 +446,10 @@ _TEXT_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 def _like(value: str) -> str:
     """``%value%`` for ``LIKE ... ESCAPE '\\'``: the user's ``%`` and ``_`` are letters, not wildcards."""
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_READ_ONLY = re.compile(r"readonly|read-only|unable to open", re.I)
+"""SQLite's words for a catalogue on storage that cannot be written."""
 
 
 def sqlite_failure(exc: sqlite3.Error, path: Path | str) -> CatalogError:
