@@ -574,3 +574,15 @@ def test_the_host_id_comes_from_the_data_set_id_and_a_host_id_is_a_mission() -> 
     assert lola.investigations == ["LUNAR RECONNAISSANCE ORBITER"]
     tes = pds3.parse_label(GITHUB_PDS3 / "mgs_tes_atm" / "atm37301.lbl")
     assert (tes.investigations, tes.instrument_hosts) == (["MGS"], ["MGS"])
+
+
+def test_a_label_with_an_end_that_cannot_be_read_says_why(tmp_path: Path) -> None:
+    """The real LEND label with CR-only line ends, and in UTF-16: each does end in END, and was reported as
+    "no END statement (truncated label?)"; the finding now names the cause."""
+    src = corpus_file("pds3/lro_lend/lend_rdr_dld_20240615.lbl").read_bytes()
+    cases = {"cr_only.lbl": (src.replace(b"\r\n", b"\r"), "CR only"),
+             "utf16.lbl": (src.decode("latin-1").encode("utf-16"), "UTF-16")}
+    for name, (data, why) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(FormatError, match=why):
+            pds3.parse_label(tmp_path / name)

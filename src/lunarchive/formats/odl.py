@@ -95,8 +95,7 @@ def label_bytes(path: Path) -> bytes:
                 raise FormatError(f"no END statement in the first {MAX_LABEL_BYTES} bytes")
             more = f.read(len(data))
             if not more:
-                what = "empty file" if not data else "no END statement (truncated label?)"
-                raise FormatError(what)
+                raise FormatError(_why_no_end(data))
             data += more
 
 
@@ -109,8 +108,24 @@ def label_text(path: Path, data: bytes | None = None) -> str:
         return _decode(label_bytes(path))
     end = _find_end(data[:MAX_LABEL_BYTES])
     if end is None:
-        raise FormatError("empty file" if not data else "no END statement (truncated label?)")
+        raise FormatError(_why_no_end(data))
     return _decode(data[:end])
+
+
+def _why_no_end(data: bytes) -> str:
+    """Why no END statement was found in ``data`` (a whole file, or its first MAX_LABEL_BYTES), in the terms
+    a curator can act on: a label that does end in END but is UTF-16, or has CR-only line ends, is not
+    reported as truncated."""
+    head = data[:4096]
+    if not data:
+        return "empty file"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
+        return "the label is UTF-16 (or holds NUL bytes), not ASCII text as PDS3 labels are: no END statement read"
+    if b"\n" not in head and b"\r" in head:
+        return "its lines end in CR only (PDS3 label lines end in CR LF): no END statement read"
+    if len(data) >= MAX_LABEL_BYTES:
+        return f"no END statement in the first {MAX_LABEL_BYTES} bytes"
+    return "no END statement (truncated label?)"
 
 
 # ------------------------------------------------------------------------------------------ plain data
