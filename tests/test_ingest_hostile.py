@@ -262,3 +262,17 @@ def test_search_and_show_read_a_catalogue_that_cannot_be_written(tmp_path: Path)
     finally:
         for p in [data, *data.rglob("*")]:
             p.chmod(p.stat().st_mode | 0o200)
+
+
+def test_a_label_file_too_big_to_be_a_label_is_refused_unread(tmp_path: Path) -> None:
+    """A 1 GB (sparse) .xml and .lbl were read whole (1.1 GB of memory, per worker): each is a finding
+    saying its size, and nothing is read."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in ("huge.xml", "huge.lbl"):
+        with open(tree / name, "wb") as fh:
+            fh.truncate(1 << 30)
+    with open_archive(tmp_path / "data") as archive:
+        report = ingest(archive, [tree], workers=0)
+    assert report.failed == 2
+    assert all("more than the 256 MiB read as a label" in f.message for f in report.findings), report.findings

@@ -8,7 +8,8 @@ import re
 import stat
 from typing import BinaryIO
 
-__all__ = ["is_utf8", "open_regular", "printable", "printable_json", "read_whole", "real_dir", "real_path"]
+__all__ = ["LABEL_LIMIT", "is_utf8", "open_regular", "printable", "printable_json", "read_whole", "real_dir",
+           "real_path"]
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 """A byte of a file name that is not UTF-8, as Python keeps it in a str (a surrogate escape)."""
@@ -31,13 +32,21 @@ def printable_json(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
-def read_whole(path: str) -> bytes:
+LABEL_LIMIT = 256 << 20
+"""The largest file read whole as a label (the largest real PDS4 labels, tables of thousands of fields, are
+a few MB): a bigger one is refused unread rather than held in memory, once per worker."""
+
+
+def read_whole(path: str, limit: int = LABEL_LIMIT) -> bytes:
     """The bytes of the file at ``path``, read with one ``read`` of its size (a file that grows meanwhile is
     read to its end, one that shrinks to where it now ends): about a third of what ``open().read()`` costs
-    for a label of a few kB, as no buffered reader is built."""
+    for a label of a few kB, as no buffered reader is built. OSError (EFBIG) for a file of more than
+    ``limit`` bytes."""
     fd, st = _open(path)  # a directory is let through: read says so
     try:
         size = st.st_size
+        if size > limit:
+            raise OSError(errno.EFBIG, f"{size} bytes, more than the {limit >> 20} MiB read as a label")
         data = os.read(fd, size + 1)
         if len(data) == size:  # the whole file, and nothing after it
             return data
