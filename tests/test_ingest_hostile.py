@@ -276,3 +276,17 @@ def test_a_label_file_too_big_to_be_a_label_is_refused_unread(tmp_path: Path) ->
         report = ingest(archive, [tree], workers=0)
     assert report.failed == 2
     assert all("more than the 256 MiB read as a label" in f.message for f in report.findings), report.findings
+
+
+def test_small_cli_edges(tmp_path: Path) -> None:
+    """A mistyped ingest path made the data directory before it was refused; --place "" was no filter at
+    all; places --limit -1 cut the list by one; --workers had no bound."""
+    data = tmp_path / "new-data"
+    r = cli("ingest", str(tmp_path / "nowhere"), "--data-dir", str(data))
+    assert r.returncode == 2 and not data.exists()
+    label = _diviner(tmp_path / "tree")
+    assert cli("ingest", str(label), "--data-dir", str(data)).returncode == 0
+    r = cli("search", "--body", "moon", "--place", "", "--data-dir", str(data))
+    assert r.returncode == 2 and "--place" in r.stderr
+    assert cli("places", "copernicus", "--limit", "-1").returncode == 2
+    assert cli("ingest", str(label), "--workers", "200", "--data-dir", str(data)).returncode == 2

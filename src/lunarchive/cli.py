@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sqlite3
 import sys
@@ -69,7 +70,7 @@ def ingest(
     as_json: JsonOpt = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any error finding was recorded.")] = False,
     workers: Annotated[int | None, typer.Option(
-        min=0, help="Worker processes that parse, store and validate (default: one per core, up to 4, once a "
+        min=0, max=64, help="Worker processes that parse, store and validate (default: one per core, up to 4, once a "
         "batch has 64 labels or more; 0: none)."
     )] = None,
     lax_membership: Annotated[bool, typer.Option(
@@ -85,6 +86,9 @@ def ingest(
     """
     if any(not p.strip() for p in paths):  # Path("") is the current directory: never walk it by mistake
         raise UserError("an empty path was given; name the files or directories to ingest")
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:  # before the data directory is made: a mistyped path leaves nothing behind
+        raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
     with open_archive(data_dir) as archive:
         show_bar = not as_json and err.is_terminal
         with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -292,6 +296,9 @@ def _spatial_args(body: str | None, bbox: str | None, point: str | None, interse
         "within": _numbers(within_km, 3, "--within-km"),
         "intersects": None if intersects is None else _geojson_file(intersects),
     }
+    for option, value in (("--place", place), ("--near", near)):
+        if value is not None and not value.strip():  # not "no filter": a place left out by mistake
+            raise InvalidQuery(f"{option}: give a lunar place name (it is empty)")
     if radius is not None and near is None:
         raise InvalidQuery("--radius goes with --near NAME")
     if place is None and near is None:
@@ -319,7 +326,7 @@ def _spatial_args(body: str | None, bbox: str | None, point: str | None, interse
 @app.command()
 def places(
     name: Annotated[str, typer.Argument(help="A lunar place name (case and accents do not matter).")],
-    limit: Annotated[int, typer.Option(help="At most this many places.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many places.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """List lunar places (features, craters, domes) by name: exact matches first, then similar names.
