@@ -586,3 +586,13 @@ def test_a_label_with_an_end_that_cannot_be_read_says_why(tmp_path: Path) -> Non
         (tmp_path / name).write_bytes(data)
         with pytest.raises(FormatError, match=why):
             pds3.parse_label(tmp_path / name)
+
+
+def test_a_pointer_to_location_0_is_reported_and_makes_no_attached_data() -> None:
+    """ISIS3's CRISM TRDR label gives ^TRDR_HK_TABLE = 0: the detached label had become its own data file
+    (hashed and stored as the HK table) with no finding; locations count from 1, so it is a finding."""
+    product = pds3.parse_label(GITHUB_PDS3 / "crism_trdr" / "frt0001e5c3_07_if124s_trr3_cropped.lbl")
+    assert [f.name for f in product.files] == ["frt0001e5c3_07_if124s_trr3_cropped.img"]
+    notes = pds3.file_notes(product)
+    assert [(m, "TRDR_HK_TABLE = 0" in text) for m, text, _ in notes] == [
+        ("error.label.table_definition_problem", True)]

@@ -109,7 +109,8 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
     product_id = _first(label.get("PRODUCT_ID"))
     blocks = _blocks(label)
     files, pointers = _files(blocks, path.parent)
-    attached = [str(p["object"]) for p in pointers if p["file"] is None]
+    # a pointer to record or byte 0 names no place (locations count from 1): not data after the label
+    attached = [str(p["object"]) for p in pointers if p["file"] is None and not _no_place(p)]
     if attached:  # the label's own file holds data after it: a data file of the product like any other
         own = FileRef(name=path.name, role="data", local_identifier=",".join(dict.fromkeys(attached)),
                       path=os.path.abspath(path))
@@ -253,6 +254,10 @@ def file_notes(product: Product) -> list[tuple[str, str, int | None]]:
         target = by_name.get(str(pointer["file"] if pointer["file"] is not None else own).lower())
         offset = pointer["offset"]
         size = target.size if target is not None and target.name not in reported else None
+        if _no_place(pointer):
+            out.append((OBJECT_PAST_END, f"^{pointer['object']} = {offset}: a pointer's location counts from 1, so "
+                        "it names no place in the file (the object's data is not located)", None))
+            continue
         if target is None or size is None or not isinstance(offset, int) or offset < 1:
             continue
         if pointer["unit"] == "byte":
@@ -267,6 +272,12 @@ def file_notes(product: Product) -> list[tuple[str, str, int | None]]:
                         f"which holds {size} bytes: the object's data is not there", None))
             reported.add(target.name)
     return out
+
+
+def _no_place(pointer: dict[str, Any]) -> bool:
+    """A pointer whose location is below 1 (``^TABLE = 0``): record and byte locations count from 1."""
+    offset = pointer["offset"]
+    return isinstance(offset, int) and not isinstance(offset, bool) and offset < 1
 
 
 def _texts(value: Any) -> list[str]:
