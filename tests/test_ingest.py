@@ -463,6 +463,10 @@ def test_pipes_named_like_labels_or_data_files_do_not_hang_an_ingest(data_dir: P
     by_path = {Path(f.path).name: f for f in report.findings if f.severity == "error"}
     assert "not a regular file" in by_path["pipe.xml"].message
     assert "is not a regular file" in by_path[src.name].message
+    with open_archive(tmp_path / "other") as archive:  # named on its own, it says the same (it said "not a label")
+        report = ingest(archive, [tree / "pipe.xml"], workers=0)
+    (finding,) = report.findings
+    assert finding.severity == "error" and "not a regular file" in finding.message
 
 
 def test_a_product_root_outside_the_pds4_namespace_is_a_broken_label(data_dir: Path) -> None:

@@ -104,8 +104,9 @@ def _candidates(paths: Iterable[Path], skip: Path | None = None,
     skip_id = _inode(str(skip)) if skip is not None else None
     for root in paths:
         if not root.is_dir():  # named on its own: one that is not a label is reported, not passed over
-            regular = root.is_file()  # (devices and pipes are not opened to find out)
-            kind = _kind_of(str(root), root.name) or _named_label(str(root)) if regular else None
+            regular = root.is_file()  # (devices and pipes are not opened to find out what they hold)
+            # a pipe named like a label is taken for one, so its finding says it is no regular file
+            kind = _kind_of(str(root), root.name) or (_named_label(str(root)) if regular else None)
             yield str(root), kind or "other"
             continue
         stack = [str(root)]
