@@ -487,10 +487,10 @@ def ingest(archive: Archive, paths: list[Path], *, progress: Progress | None = N
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PathNotFound(f"no such file or directory: {', '.join(missing)}")
-    bad = [printable(str(p)) for p in paths if not is_utf8(str(p))]
+    roots = [p.resolve() for p in paths]
+    bad = [printable(str(r)) for r in roots if not is_utf8(str(r))]  # resolved: a relative path's parents too
     if bad:
         raise UserError(f"a path given is not valid UTF-8 (rename it): {', '.join(bad)}")
-    roots = [p.resolve() for p in paths]
     problems: list[Finding] = []
     walk = _Walk(_one_index_per_dir(_candidates(roots, skip=archive.root, problems=problems)),
                  [str(r) for r in roots if r.is_dir()])
