@@ -474,13 +474,15 @@ _GLOB_SEPARATOR = re.compile(r"[ _]")
 
 def _word_globs(value: str) -> tuple[str, str]:
     """GLOB patterns matching a name or id in which ``value`` begins a word: at its start or after a character
-    that is no letter or digit (``Lunar Reconnaissance`` in ``LUNAR RECONNAISSANCE ORBITER``, ``lro.dlre``
-    in ``URN:...:INSTRUMENT:LRO.DLRE``; ``LUTI`` not in ``RESOLUTION``). A space and an underscore match
-    each other (names write ``Lunar Reconnaissance``, LIDs ``lunar_reconnaissance``)."""
+    that is no letter or digit, or where letters turn to digits or back (``Lunar Reconnaissance`` in
+    ``LUNAR RECONNAISSANCE ORBITER``, ``lro.dlre`` in ``URN:...:INSTRUMENT:LRO.DLRE``, ``2020`` in
+    ``MARS2020``; ``LUTI`` not in ``RESOLUTION``). A space and an underscore match each other (names write
+    ``Lunar Reconnaissance``, LIDs ``lunar_reconnaissance``)."""
     text = " ".join(value.upper().split())
+    before = "[^0-9]" if text[:1].isdigit() else "[^A-Z]" if "A" <= text[:1] <= "Z" else "[^A-Z0-9]"
     text = _GLOB_SPECIAL.sub(lambda m: f"[{m.group()}]", text)
     text = _GLOB_SEPARATOR.sub("[ _]", text)
-    return f"{text}*", f"*[^A-Z0-9]{text}*"
+    return f"{text}*", f"*{before}{text}*"
 
 
 def _in(n: int) -> str:
