@@ -298,6 +298,7 @@ def test_context_products_targets_by_lid_and_type_and_names_by_their_words(data_
     assert by_lid == {"mission.slim", "spacecraft.clps_to_19d_bgl", dtm} and len(moon) == 4
     assert found("--mission", "Lunar Reconnaissance") == found("--mission", "lunar_recon") == {dtm}
     assert found("--instrument", "LUTI") == set()
+    assert found("--instrument", ".lroc") == found("--instrument", ":lro.lroc") == {dtm}  # punctuation: its own start
     # where letters turn to digits a word begins too (SCALPSS camera ids sfl0, lfl0: as MARS2020 holds 2020)
     assert found("--instrument", "0") == {"spacecraft.clps_to_19d_bgl"}
     ohrc = found("--instrument", "high resolution")

@@ -596,3 +596,19 @@ def test_a_pointer_to_location_0_is_reported_and_makes_no_attached_data() -> Non
     notes = pds3.file_notes(product)
     assert [(m, "TRDR_HK_TABLE = 0" in text) for m, text, _ in notes] == [
         ("error.label.table_definition_problem", True)]
+
+
+def test_a_time_keyword_given_as_a_flag_leaves_the_next_one_to_give_the_span(tmp_path: Path) -> None:
+    """START/STOP_TIME written as UNK or N/A give no time: SELENE's CORRECTED times, or a Viking image's
+    IMAGE_TIME, then give the span (the real labels with the flags added, as other volumes write them)."""
+    selene = (GITHUB_PDS3 / "kaguya_mi_l3c" / "3C5_label.pvl").read_bytes()
+    at = selene.index(b"CORRECTED_START_TIME")
+    (tmp_path / "selene.lbl").write_bytes(selene[:at] + b"START_TIME = UNK\nSTOP_TIME = UNK\n" + selene[at:])
+    product = pds3.parse_label(tmp_path / "selene.lbl")
+    assert (product.start, product.stop) == ("2008-01-28T01:09:00.152227Z", "2008-01-28T01:09:11.514177Z")
+    viking = corpus_file("pds3/non_lunar/viking_orbiter/f004a47.lbl").read_bytes()
+    at = viking.index(b"IMAGE_TIME")
+    (tmp_path / "viking.lbl").write_bytes(viking[:at] + b'START_TIME = "N/A"\r\nSTOP_TIME = "N/A"\r\n' + viking[at:])
+    product = pds3.parse_label(tmp_path / "viking.lbl")
+    assert product.start == product.stop == "1976-06-23T18:42:11Z"
+    assert pds3.BAD_TIME not in {m for m, _, _ in pds3.label_notes(product)}

@@ -472,17 +472,18 @@ _GLOB_SPECIAL = re.compile(r"[*?[]")
 _GLOB_SEPARATOR = re.compile(r"[ _]")
 
 
-def _word_globs(value: str) -> tuple[str, str]:
+def _word_globs(value: str) -> tuple[str, str, str]:
     """GLOB patterns matching a name or id in which ``value`` begins a word: at its start or after a character
     that is no letter or digit, or where letters turn to digits or back (``Lunar Reconnaissance`` in
     ``LUNAR RECONNAISSANCE ORBITER``, ``lro.dlre`` in ``URN:...:INSTRUMENT:LRO.DLRE``, ``2020`` in
     ``MARS2020``; ``LUTI`` not in ``RESOLUTION``). A space and an underscore match each other (names write
-    ``Lunar Reconnaissance``, LIDs ``lunar_reconnaissance``)."""
+    ``Lunar Reconnaissance``, LIDs ``lunar_reconnaissance``). A value that begins with punctuation
+    (``.dlre``) is its own boundary. The first pattern is the plain substring one, a cheap filter."""
     text = " ".join(value.upper().split())
-    before = "[^0-9]" if text[:1].isdigit() else "[^A-Z]" if "A" <= text[:1] <= "Z" else "[^A-Z0-9]"
+    before = "[^0-9]" if text[:1].isdigit() else "[^A-Z]" if "A" <= text[:1] <= "Z" else ""
     text = _GLOB_SPECIAL.sub(lambda m: f"[{m.group()}]", text)
     text = _GLOB_SEPARATOR.sub("[ _]", text)
-    return f"{text}*", f"*{before}{text}*"
+    return f"*{text}*", f"{text}*", f"*{before}{text}*"
 
 
 def _in(n: int) -> str:
@@ -499,7 +500,8 @@ def _where(q: Query) -> tuple[str, list[Any]]:
         params += [normalize_target(t) for t in q.targets]
     for kind, values in (("investigation", q.missions), ("instrument", q.instruments)):
         if values:
-            globs = " OR ".join("value GLOB ? OR value GLOB ?" for _ in values)
+            # the plain substring pattern first: cheap, it leaves few terms for the word-start patterns
+            globs = " OR ".join("(value GLOB ? AND (value GLOB ? OR value GLOB ?))" for _ in values)
             clauses.append(f"p.id IN (SELECT product_id FROM product_terms WHERE kind='{kind}' AND ({globs}))")
             params += [pattern for v in values for pattern in _word_globs(v)]
     if q.product_classes:

@@ -157,16 +157,22 @@ def parse_label(path: Path, fast: bool = True, data: bytes | None = None) -> Pro
     )
 
 
-_TIME_KEYS = (("START_TIME", "STOP_TIME"), ("CORRECTED_START_TIME", "CORRECTED_STOP_TIME"))
+_TIME_KEYS = (("START_TIME", "STOP_TIME"), ("CORRECTED_START_TIME", "CORRECTED_STOP_TIME"),
+              ("IMAGE_TIME", "IMAGE_TIME"))
 
 
 def _time_keys(label: dict[str, Any]) -> tuple[str, str]:
-    """The keywords that give a product's span: START/STOP_TIME; else SELENE's CORRECTED_START/STOP_TIME (its
-    map products give no other); else IMAGE_TIME as both (Viking, Voyager images: the span is that instant)."""
+    """The keywords that give a product's span: the first pair that gives a time (not UNK, N/A, NULL) of
+    START/STOP_TIME, SELENE's CORRECTED_START/STOP_TIME (its map products give no other), and IMAGE_TIME as
+    both (Viking, Voyager images: the span is that instant); else the first pair the label writes at all
+    (its times are then reported as unreadable or flags); else IMAGE_TIME."""
+    for keys in _TIME_KEYS:
+        if any(_time(_keyword(label, key)) is not None for key in keys):
+            return keys
     for keys in _TIME_KEYS:
         if any(_keyword(label, key) is not None for key in keys):
             return keys
-    return "IMAGE_TIME", "IMAGE_TIME"
+    return _TIME_KEYS[-1]
 
 
 def _hosts(label: dict[str, Any], data_set_id: str | None) -> list[str]:
