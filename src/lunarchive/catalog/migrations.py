@@ -232,7 +232,8 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite has rolled back already after some failures (a full disk)
+                conn.execute("ROLLBACK")
             raise
         applied.append(name)
     return applied

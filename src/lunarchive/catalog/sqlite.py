@@ -75,6 +75,8 @@ class SqliteCatalog(Catalog):
             self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")  # reads map pages instead of copying them
             apply_migrations(self.conn)
         except sqlite3.OperationalError as exc:
+            if "full" in str(exc).lower():
+                raise sqlite_failure(exc, self.path) from None
             if not read_only_ok or not _READ_ONLY.search(str(exc)):
                 raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
             self.conn.close()
