@@ -63,7 +63,6 @@ class SqliteCatalog(Catalog):
         """``read_only_ok``: a catalogue that cannot be written (a read-only mount, snapshot or copy) is opened
         for reading, as commands that only read want it, rather than refused."""
         self.path = Path(path)
-        self.read_only = False
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA busy_timeout=30000")  # first: a second process opening waits, not fails
@@ -105,7 +104,6 @@ class SqliteCatalog(Catalog):
         if pending:
             raise CatalogError(f"the catalogue {self.path} cannot be written and needs migrations "
                                f"{', '.join(pending)}: open it once where it can be written")
-        self.read_only = True
 
     # -- writing -------------------------------------------------------------------------------------
     @contextmanager

@@ -32,6 +32,7 @@ __all__ = [
     "BINARY_DTYPES",
     "BIT_TYPES",
     "CHARACTER_TYPES",
+    "file_name_of",
     "fixed_record_tag",
     "BitField",
     "DelimitedReader",
@@ -229,10 +230,7 @@ def tables_from_tree(root: etree._Element, label_dir: str) -> list[TableDef]:
         area = file_el.getparent()
         if area is None:
             continue
-        name = _text(file_el, "file_name") or ""
-        directory = _text(file_el, "directory_path_name")
-        if directory:
-            name = directory.rstrip("/") + "/" + name
+        name = file_name_of(file_el)
         path = resolve_file(label_dir, name) if name else None
         index = 0
         for el in area:
@@ -272,6 +270,14 @@ def _cached_table(el: etree._Element, kind: TableKind, index: int, name: str, pa
     table = copy.copy(template)  # shallow: the field definitions are shared, and only read
     table.index, table.file_name, table.path, table.problems = index, name, path, list(template.problems)
     return table
+
+
+def file_name_of(file_el: etree._Element) -> str:
+    """The name a ``File`` element gives its file, below the label's directory: ``file_name`` after its
+    ``directory_path_name`` when there is one ('' when it gives neither)."""
+    name = _text(file_el, "file_name") or ""
+    directory = _text(file_el, "directory_path_name")
+    return directory.rstrip("/") + "/" + name if directory else name
 
 
 def resolve_file(label_dir: str, name: str) -> str | None:

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from lxml import etree
 
 from ..formats.pds4 import is_label_name
-from ..formats.tables import TableDef, fixed_record_tag, line_of, resolve_file
+from ..formats.tables import TableDef, file_name_of, fixed_record_tag, line_of, resolve_file
 from ..model import FileRef, Finding, Product, Severity
 from ..times import time_problem
 from .values import _COMPILED
@@ -308,16 +308,13 @@ def check_data_objects(root: etree._Element, tables: list[TableDef], label_path:
     for file_el in root.iter(_P + "File"):
         area = file_el.getparent()
         if area is not None:
-            out += _object_extents(area, label_path, lidvid, blocked)
+            out += _object_extents(area, file_el, label_path, lidvid, blocked)
     return out
 
 
-def _object_extents(area: etree._Element, label_path: str, lidvid: str, blocked: Collection[str]) -> list[Finding]:
-    file_el = next(area.iterchildren(_P + "File"), None)
-    name = (file_el.findtext(_P + "file_name") or "").strip() if file_el is not None else ""
-    directory = (file_el.findtext(_P + "directory_path_name") or "").strip() if file_el is not None else ""
-    if name and directory:
-        name = directory.rstrip("/") + "/" + name
+def _object_extents(area: etree._Element, file_el: etree._Element, label_path: str, lidvid: str,
+                    blocked: Collection[str]) -> list[Finding]:
+    name = file_name_of(file_el)
     # as ingest resolves it: a name that leaves the label's directory is not looked at (nor its size told)
     path = resolve_file(os.path.dirname(label_path), name) if name else None
     if not path or path in blocked or not os.path.isfile(path):
