@@ -19,6 +19,7 @@ from lunarchive.catalog.migrations import apply_migrations
 from lunarchive.config import open_archive
 from lunarchive.errors import StoreWriteError
 from lunarchive.ingest import ingest
+from lunarchive.query import Query
 
 from .conftest import corpus_file
 
@@ -290,3 +291,22 @@ def test_small_cli_edges(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--place" in r.stderr
     assert cli("places", "copernicus", "--limit", "-1").returncode == 2
     assert cli("ingest", str(label), "--workers", "200", "--data-dir", str(data)).returncode == 2
+
+
+def test_a_label_linked_from_outside_the_tree_is_not_read(tmp_path: Path) -> None:
+    """A delivered label that is a symbolic link to a file elsewhere on the host is recorded as unreadable and
+    not read (its text would be kept in the catalogue and shown by ``show``); allowed, it is ingested."""
+    outside = _diviner(tmp_path / "elsewhere")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / outside.name).symlink_to(outside)
+    (tree / "201401031400_rdr.tab").symlink_to(outside.parent / "201401031400_rdr.tab")
+    with open_archive(tmp_path / "data") as archive:
+        report = ingest(archive, [tree], workers=0)
+        assert report.counts() == {"added": 0, "unchanged": 0, "new_versions": 0, "failed": 1}
+        assert [f.message_id for f in report.findings] == ["error.label.unresolvable_resource"]
+        assert "symbolic link to a file outside" in report.findings[0].message
+        assert archive.catalog.search(Query()) == []
+    with open_archive(tmp_path / "data2") as archive:
+        report = ingest(archive, [tree], workers=0, allow_links_to=[outside.parent])
+        assert report.added == 1 and report.failed == 0

@@ -108,6 +108,9 @@ class Worker:
         self._hashed: dict[tuple[int, int, int, int], BlobInfo] = {}
 
     def run(self, path: str, kind: Kind) -> list[Prepared]:
+        if kind != "other" and self.ctx.roots and not self._label_inside(path):
+            return [_failure(path, MSG["unreadable"], "label is a symbolic link to a file outside the trees being "
+                             "ingested: not read (`ingest --allow-links-to DIR` follows links into DIR)", None, {})]
         if kind == "clementine_index":
             return self._index_table(path)
         if kind == "other":
@@ -252,6 +255,18 @@ class Worker:
         if not stat.S_ISLNK(os.lstat(ref.path).st_mode) and "/" not in ref.name:
             return True
         real = real_path(ref.path)
+        return any(real.startswith(root) for root in self.ctx.roots)
+
+    def _label_inside(self, path: str) -> bool:
+        """Whether a label lies in the trees being ingested: the walk gives labels in real directories, so only
+        a label that is a symbolic link is resolved. A delivered link to a host file is not read as a label
+        (its content would be kept, and shown, in the catalogue)."""
+        try:
+            if not stat.S_ISLNK(os.lstat(path).st_mode):
+                return True
+        except OSError:
+            return True  # reading it will say why it cannot be read
+        real = real_path(path)
         return any(real.startswith(root) for root in self.ctx.roots)
 
     def _hash_one(self, ref: FileRef, out: Prepared) -> tuple[str, str] | None:
