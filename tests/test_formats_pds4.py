@@ -447,3 +447,28 @@ def test_file_paths_through_links_resolve_as_realpath_does(tmp_path: Path) -> No
     for rel in ("a/b/f.tab", "abs.tab", "a/rel.tab", "chain.tab", "via.tab", "dir/b/f.tab", "dangling.tab", "loop1"):
         path = os.path.abspath(tmp_path / rel)
         assert real_path(path) == os.path.realpath(path), rel
+
+
+def test_external_references_are_kept() -> None:
+    """External_Reference entries (a paper's DOI and citation) are kept in ``extra``, their text collapsed, in
+    label order; the LID references are unchanged by them."""
+    p = parse_label(GITHUB_PDS4 / "ldd_lro_nac_dtm" / "NAC_DTM_A12LMAS_VALID.xml")
+    refs = p.extra["external_references"]
+    assert [r["doi"] for r in refs] == ["10.1016/j.icarus.2016.05.012", "10.1007/s11214-010-9634-2"]
+    assert all(r["type"] == "External_Reference" for r in refs)
+    assert refs[0]["reference_text"].startswith("Henriksen, M.R., Manheim, M.R., Burns, K.N., Seymour, P., Speyerer")
+    assert "\n" not in refs[1]["reference_text"] and "Instrument Overview" in refs[1]["reference_text"]
+    slim = parse_label(GITHUB_PDS4 / "context_lunar" / "mission.slim_1.1.xml")
+    assert [r["doi"] for r in slim.extra["external_references"]][0] == "10.1016/j.actaastro.2025.05.047"
+    assert "external_references" not in parse_label(corpus_file("pds4/lro/diviner/201401031400_rdr.xml")).extra
+
+
+def test_citation_information_is_kept() -> None:
+    """Citation_Information gives the product's DOI, authors, editors and year, beside its description."""
+    p = parse_label(GITHUB_PDS4 / "validate_github1481" / "pluto_raw" / "collection.lblx")
+    assert p.extra["doi"] == "10.26007/teh9-zj21"
+    assert p.extra["author_list"] == "Stern, S. Alan"
+    assert p.extra["editor_list"] == "Sharkey, Benjamin; Gicquel, Adeline; Gobat, Caden; Finley, Tiffany"
+    assert p.extra["publication_year"] == "2025"
+    assert p.extra["description"].startswith("This collection contains a set of raw images")
+    assert "doi" not in parse_label(corpus_file("pds4/clps/pitms_bundle/bundle.xml")).extra  # commented out

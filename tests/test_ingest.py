@@ -636,3 +636,41 @@ def test_a_member_in_neither_tree_nor_catalogue(tmp_path: Path, strict: bool, ex
         report = ingest(archive, [tree], workers=0, strict_membership=strict)
     assert [f.severity for f in report.findings if f.message_id == expected] == [
         "error" if strict else "warning"]
+
+
+def test_text_search_finds_dois_and_keywords(data_dir: Path, tmp_path: Path) -> None:
+    """``--text`` finds a product by its own DOI, a keyword of its citation, and a DOI it cites."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    github = Path(__file__).parent / "data" / "github" / "pds4"
+    shutil.copy(github / "ldd_lro_nac_dtm" / "NAC_DTM_A12LMAS_VALID.xml", tree)
+    shutil.copy(github / "validate_github1100" / "bundle_suda.XML", tree / "bundle_suda.xml")
+    shutil.copy(corpus_file("pds4/non_lunar/mars2020_spice_versions/naif2/spice_kernels/m2020_v01.xml"), tree)
+    with open_archive(data_dir) as archive:
+        ingest(archive, [tree], workers=0)
+        lids = {q: [r["lid"] for r in search(archive.catalog, Query(text=q))]
+                for q in ("10.1016/j.icarus.2016.05.012", "10.26033/xaky-md22", '"Observation Geometry"',
+                          "10.1016/j.icarus.2099.01.001")}
+    assert lids["10.1016/j.icarus.2016.05.012"] == [
+        "urn:nasa:pds:lro-l-lroc-5-rdr:lrolrc_2001_data:sdp.nac_dtm.a12lmas.nac_dtm_a12lmas"]
+    assert lids["10.26033/xaky-md22"] == ["urn:nasa:pds:clipper.sud"]
+    assert lids['"Observation Geometry"'] == ["urn:nasa:pds:mars2020.spice_test2:spice_kernels:mk_m2020"]
+    assert lids["10.1016/j.icarus.2099.01.001"] == []  # another DOI of the same journal
+
+
+def test_class_filter_takes_names_and_word_starts(data_dir: Path) -> None:
+    """``--class`` takes a class by its name, with or without ``Product_``, in any case, or by words that
+    begin its words (``spice``, ``kernel``); a word that begins none finds nothing."""
+    with open_archive(data_dir) as archive:
+        ingest(archive, [corpus_file("pds4/ladee/ladee_spice")], workers=0)
+
+        def classes(*names: str) -> dict[str, int]:
+            rows = search(archive.catalog, Query(product_classes=list(names), limit=1000))
+            return {c: sum(r["product_class"] == c for r in rows) for c in {r["product_class"] for r in rows}}
+
+        kernels = classes("Product_SPICE_Kernel")
+        assert list(kernels) == ["Product_SPICE_Kernel"] and kernels["Product_SPICE_Kernel"] > 5
+        assert classes("spice") == classes("KERNEL") == classes("spice_kernel") == classes("Spice Kernel") == kernels
+        assert classes("collection") == {"Product_Collection": 3}
+        assert classes("bundle", "spice") == {**kernels, "Product_Bundle": 1}
+        assert classes("pice") == classes("observational") == {}

@@ -172,10 +172,12 @@ def search(
         "--mission", help="Investigation or host: a name or id, or words beginning one (LRO, 'Lunar Recon').")] = None,
     instrument: Annotated[list[str] | None, typer.Option(
         "--instrument", help="Instrument: a name or id, or words beginning one (lro.dlre, Diviner).")] = None,
-    product_class: Annotated[list[str] | None, typer.Option("--class", help="Product class.")] = None,
+    product_class: Annotated[list[str] | None, typer.Option(
+        "--class", help="Product class: Product_SPICE_Kernel, SPICE_Kernel, or words that begin its words "
+        "(spice).")] = None,
     start: Annotated[str | None, typer.Option(help="Overlapping products from this UTC time.")] = None,
     stop: Annotated[str | None, typer.Option(help="Overlapping products up to this UTC time.")] = None,
-    text: Annotated[str | None, typer.Option(help="Words in the title or identifiers.")] = None,
+    text: Annotated[str | None, typer.Option(help="Words in the title, identifiers, DOIs or keywords.")] = None,
     latest: Annotated[bool, typer.Option("--latest", help="Only the latest version of each LID.")] = False,
     valid: Annotated[bool | None, typer.Option("--valid/--invalid", help="Only products without / with an "
                                                "error finding.", show_default=False)] = None,

@@ -135,7 +135,7 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
     terms += context_terms([*own, *(r.target for r in product.references)], terms)
     ids = " ".join([product.lidvid, *product.targets, *product.investigations, *product.instruments,
                     *product.instrument_hosts, *(str(v) for k, v in product.extra.items()
-                                                 if k.endswith("_id") and isinstance(v, str))])
+                                                 if k.endswith("_id") and isinstance(v, str)), *_cited(product)])
     return ProductRows(
         lidvid=product.lidvid,
         lid=product.lid,
@@ -151,6 +151,18 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
         fts=(product.title or "", ids),
         footprint=_footprint_rows(product, start_utc, stop_utc),
     )
+
+
+def _cited(product: Product) -> list[str]:
+    """What ``--text`` finds a product by besides its title and ids: its DOI and keywords (Citation_Information)
+    and the DOIs it cites."""
+    extra = product.extra
+    if "doi" not in extra and "keywords" not in extra and "external_references" not in extra:
+        return []
+    out = [extra["doi"]] if isinstance(extra.get("doi"), str) else []
+    out += [k for k in extra.get("keywords") or () if isinstance(k, str)]
+    out += [r["doi"] for r in extra.get("external_references") or () if isinstance(r, dict) and "doi" in r]
+    return out
 
 
 def target_terms(names: Iterable[str], types: Any = None) -> list[tuple[str, str]]:

@@ -505,9 +505,12 @@ def _where(q: Query) -> tuple[str, list[Any]]:
             clauses.append(f"p.id IN (SELECT product_id FROM product_terms WHERE kind='{kind}' AND ({globs}))")
             params += [pattern for v in values for pattern in _word_globs(v)]
     if q.product_classes:
+        # a class by its name (``Product_Context``, ``context``) or by words that begin its words (``spice``)
         names = _class_names(q.product_classes)
-        clauses.append(f"lower(p.product_class) IN ({_in(len(names))})")
-        params += names
+        globs = " OR ".join("(upper(p.product_class) GLOB ? AND (upper(p.product_class) GLOB ? OR "
+                            "upper(p.product_class) GLOB ?))" for _ in q.product_classes)
+        clauses.append(f"(lower(p.product_class) IN ({_in(len(names))}) OR {globs})")
+        params += names + [pattern for v in q.product_classes for pattern in _word_globs(v)]
     if q.lids:
         clauses.append(f"p.lid IN ({_in(len(q.lids))})")
         params += q.lids

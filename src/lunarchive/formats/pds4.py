@@ -19,7 +19,11 @@ fields above) and builds them from the kept label when a product is shown (:func
 
 ``Product.extra`` keys set here (only when the label has them):
 
-* ``description``: Citation_Information/description (stripped; inner line breaks kept);
+* ``description``: Citation_Information/description (stripped; inner line breaks kept); from the same
+  element ``doi`` (the product's own), ``author_list``, ``editor_list``, ``publication_year`` (each with its
+  white space collapsed) and ``keywords`` (a list);
+* ``external_references``: the Reference_List's External_Reference (``doi``, ``reference_text``,
+  ``description``) and Source_Product_External entries, each a dict with its ``type``;
 * ``declared_product_class``: Identification_Area/product_class when it differs from the root tag;
 * ``bundle_type`` / ``collection_type``;
 * ``positive_longitude_direction``: the first ``longitude_direction`` (or ``positive_longitude_direction``)
@@ -74,12 +78,17 @@ def _t(local: str) -> str:
 
 _LOGICAL_ID, _VERSION_ID, _TITLE = _t("logical_identifier"), _t("version_id"), _t("title")
 _IM_VERSION, _PRODUCT_CLASS = _t("information_model_version"), _t("product_class")
-_CITATION, _DESCRIPTION = _t("Citation_Information"), _t("description")
+_CITATION, _DESCRIPTION, _KEYWORD = _t("Citation_Information"), _t("description"), _t("keyword")
 _START, _STOP = _t("start_date_time"), _t("stop_date_time")
 _PLEVEL, _PLEVEL_ID = _t("processing_level"), _t("processing_level_id")
 _NAME, _TYPE, _COMPONENT = _t("name"), _t("type"), _t("Observing_System_Component")
 _INTERNAL_REF, _LID_REF, _LIDVID_REF = _t("Internal_Reference"), _t("lid_reference"), _t("lidvid_reference")
 _SOURCE_PRODUCT = _t("Source_Product_Internal")
+_EXTERNAL_REFS = {_t("External_Reference"): ("doi", "reference_text", "description"),
+                  _t("Source_Product_External"): ("external_source_product_identifier", "reference_type", "doi",
+                                                  "curating_facility", "description")}
+"""Reference_List entries outside the PDS (a paper's DOI, a product held elsewhere): kept, with their fields,
+in ``extra["external_references"]``."""
 _REF_TYPE, _COMMENT, _MEMBER_STATUS = _t("reference_type"), _t("comment"), _t("member_status")
 _FILE, _DOCUMENT_FILE, _DOCUMENT_EDITION = _t("File"), _t("Document_File"), _t("Document_Edition")
 _FILE_NAME, _DIR_PATH, _FILE_SIZE = _t("file_name"), _t("directory_path_name"), _t("file_size")
@@ -292,9 +301,27 @@ def _identification(el: _Element, p: Product, state: _State) -> None:
             if declared and declared != p.product_class:
                 p.extra["declared_product_class"] = declared
         elif tag == _CITATION:
-            desc = _first_text(c, _DESCRIPTION)
-            if desc:
+            _citation(c, p)
+
+
+_CITATION_FIELDS = {_t("author_list"): "author_list", _t("editor_list"): "editor_list",
+                    _t("publication_year"): "publication_year", _t("doi"): "doi"}
+
+
+def _citation(el: _Element, p: Product) -> None:
+    """Citation_Information: its description, the product's own DOI, authors, editors and year, and its
+    keywords (a list)."""
+    for c in _kids(el):
+        tag = c.tag
+        if tag == _DESCRIPTION:
+            if "description" not in p.extra and (desc := _text(c)):
                 p.extra["description"] = desc
+        elif tag in _CITATION_FIELDS:
+            key = _CITATION_FIELDS[tag]
+            if key not in p.extra and (value := _collapse(c.text)):
+                p.extra[key] = value
+        elif tag == _KEYWORD and (word := _collapse(c.text)):
+            p.extra.setdefault("keywords", []).append(word)
 
 
 def _context_area(el: _Element, p: Product, state: _State) -> None:
@@ -410,6 +437,18 @@ def _reference_list(el: _Element, p: Product, state: _State) -> None:
             _internal_reference(c, p, state)
         elif c.tag == _SOURCE_PRODUCT:
             _source_products(c, p, state)
+        elif c.tag in _EXTERNAL_REFS:
+            _external_reference(c, _EXTERNAL_REFS[c.tag], p)
+
+
+def _external_reference(el: _Element, names: tuple[str, ...], p: Product) -> None:
+    entry = {"type": etree.QName(el).localname}
+    for c in _kids(el):
+        name = etree.QName(c).localname if isinstance(c.tag, str) else ""
+        if name in names and name not in entry and (value := _collapse(c.text)):
+            entry[name] = value
+    if len(entry) > 1:
+        p.extra.setdefault("external_references", []).append(entry)
 
 
 def _ref_fields(el: _Element) -> tuple[str | None, str, str | None, str | None, _Element | None]:
