@@ -378,8 +378,11 @@ def test_information_packages_list_their_manifests_and_bundle() -> None:
         ("ladee_mission_bundle_v1.0_transfer_manifest_v1.0.tab", 6656),
     ]
     assert all(f.path and os.path.isfile(f.path) for f in aip.files)
+    assert [f.declared_md5 for f in aip.files] == [  # the package component's, for files that give none
+        "85fe2322e70e1e29259b2f15f5eac5b0", "1f4d6921055ebb72314c15e9b244614f"]
     sip = parse_label(package / "ladee_mission_bundle_v1.0_sip_v1.0.xml")
     assert [(f.name, f.declared_size) for f in sip.files] == [("ladee_mission_bundle_v1.0_sip_v1.0.tab", 2431)]
+    assert sip.files[0].declared_md5 == "9b7cf41cadd6d3b5b1212fe33f66268e"  # the package's manifest_checksum
     for p in (aip, sip):
         assert [(r.target, r.ref_type) for r in p.references] == [
             ("urn:nasa:pds:ladee_mission_bundle::1.0", "package_has_bundle")]

@@ -355,3 +355,18 @@ def test_a_label_named_without_its_extension(data_dir: Path) -> None:
         ingested = ingest(archive, [label], workers=0)
     assert ingested.added == 1
     assert Counter(f.message_id for f in ingested.findings) == report.summary()["messageTypes"]
+
+
+def test_an_archive_package_checks_its_manifests_against_the_checksums_it_declares(tmp_path: Path) -> None:
+    """A Product_AIP declares the MD5 of each manifest in its package component (its File elements give none):
+    the real LADEE package passes; one byte of its checksum manifest changed, size kept, is a checksum error."""
+    src = Path(__file__).parent / "data" / "github" / "pds4" / "deep_archive_ladee_aip"
+    label = "ladee_mission_bundle_v1.0_20250404_aip_v1.0.xml"
+    manifest = "ladee_mission_bundle_v1.0_20250404_checksum_manifest_v1.0.tab"
+    ids = _ids(validate_paths([src / label]))
+    assert ids["error.label.checksum_mismatch"] == 0 and ids["error.label.filesize_mismatch"] == 0
+    shutil.copytree(src, tmp_path / "aip")
+    data = (tmp_path / "aip" / manifest).read_bytes()
+    (tmp_path / "aip" / manifest).write_bytes(data[:40] + (b"0" if data[40:41] != b"0" else b"1") + data[41:])
+    ids = _ids(validate_paths([tmp_path / "aip" / label]))
+    assert ids["error.label.checksum_mismatch"] == 1 and ids["error.label.filesize_mismatch"] == 0

@@ -580,15 +580,34 @@ def _document_files(el: _Element, p: Product, state: _State) -> None:
             _file(c, p, state)
 
 
+_MANIFEST_CHECKSUMS = {_t("checksum_manifest_checksum"): _t("File_Area_Checksum_Manifest"),
+                       _t("transfer_manifest_checksum"): _t("File_Area_Transfer_Manifest"),
+                       _t("manifest_checksum"): _t("File_Area_SIP_Deep_Archive")}
+_CHECKSUM_TYPE = _t("checksum_type")
+
+
 def _information_package(el: _Element, p: Product, state: _State) -> None:
     """An archive or submission information package (Product_AIP, Product_SIP_Deep_Archive): its manifest
-    files (in File_Area_Checksum_Manifest, _Transfer_Manifest, _SIP_Deep_Archive) and its references."""
+    files (in File_Area_Checksum_Manifest, _Transfer_Manifest, _SIP_Deep_Archive), each with the MD5 the
+    package gives it (``checksum_manifest_checksum``, ``transfer_manifest_checksum``, a SIP's
+    ``manifest_checksum``) when its File has none,
+    and its references."""
+    declared: dict[str, str | None] = {}
+    checksum_type = "MD5"
     for c in _kids(el):
         tag = c.tag
         if tag == _INTERNAL_REF:
             _internal_reference(c, p, state)
+        elif tag in _MANIFEST_CHECKSUMS:
+            declared[_MANIFEST_CHECKSUMS[tag]] = (_text(c) or "").lower() or None
+        elif tag == _CHECKSUM_TYPE:
+            checksum_type = (_text(c) or "MD5").upper()
         elif isinstance(tag, str) and tag.startswith(_FILE_AREA):
+            before = len(p.files)
             _file_area(c, p, state)
+            md5 = declared.get(tag) if checksum_type == "MD5" else None
+            for ref in p.files[before:] if md5 else ():  # the package's checksum of its manifest file
+                ref.declared_md5 = ref.declared_md5 or md5
 
 
 def _file(el: _Element, p: Product, state: _State) -> FileRef | None:
