@@ -358,3 +358,13 @@ def test_a_catalogue_from_before_the_minor_planet_and_own_lid_terms_gets_them(da
         # the other terms are left as they were, the own LID added once (mission terms of the OLA untouched)
         after = conn.execute("SELECT count(*) FROM product_terms WHERE kind != 'target'").fetchone()[0]
         assert after == before + 1
+
+
+def test_show_gives_the_dois_a_product_cites(data_dir: Path) -> None:
+    label_dir = Path(__file__).parent / "data" / "github" / "pds4" / "ldd_lro_nac_dtm"
+    assert run("ingest", str(label_dir), data_dir=data_dir).returncode == 0  # its GeoTIFF missing: a finding
+    r = run("show", "urn:nasa:pds:lro-l-lroc-5-rdr:lrolrc_2001_data:sdp.nac_dtm.a12lmas.nac_dtm_a12lmas",
+            data_dir=data_dir)
+    assert r.returncode == 0, r.stderr
+    cites = [line for line in r.stdout.splitlines() if line.startswith("cites")]
+    assert cites == ["cites            10.1016/j.icarus.2016.05.012, 10.1007/s11214-010-9634-2"]

@@ -141,6 +141,11 @@ def show(
         if value not in (None, [], ""):
             text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             out.print(f"[bold]{key:16}[/] {escape(_shown(text))}", highlight=False)  # label text is not markup
+    extra = row.get("extra") or {}
+    cited = [r["doi"] for r in extra.get("external_references") or () if isinstance(r, dict) and r.get("doi")]
+    for key, value in (("doi", extra.get("doi")), ("cites", ", ".join(cited))):
+        if isinstance(value, str) and value:
+            out.print(f"[bold]{key:16}[/] {escape(_shown(value))}", highlight=False)
     out.print(f"[bold]{'versions':16}[/] {', '.join(v.rpartition('::')[2] for v in row['versions'])}")
     for section, cols in (("files", ("name", "size", "sha256", "status")),
                           ("references", ("target", "ref_type")), ("members", ("ref", "status")),
