@@ -234,6 +234,30 @@ def test_a_data_file_changed_or_gone_under_an_unchanged_label_is_reported(tmp_pa
         assert archive.store.blob_path(sha).read_bytes() == original  # type: ignore[attr-defined]
 
 
+def test_a_data_file_changed_in_place_with_its_size_kept_is_reported(tmp_path: Path) -> None:
+    """One digit of the Diviner table changed, its size kept: a re-ingest of the unchanged label hashes the
+    touched file again and reports it (it said "unchanged"); a file touched but not changed, or copied back
+    as it was, gives nothing; the archive keeps the bytes it stored."""
+    label = _diviner(tmp_path / "tree")
+    table = label.parent / "201401031400_rdr.tab"
+    original = table.read_bytes()
+    with open_archive(tmp_path / "data") as archive:
+        assert ingest(archive, [label.parent], workers=0).added == 1
+        os.utime(table, ns=(1_000_000_000, 1_000_000_000))  # touched, same bytes
+        assert ingest(archive, [label.parent], workers=0).findings == []
+        k = original.index(b"1", 300)
+        table.write_bytes(original[:k] + b"2" + original[k + 1:])
+        report = ingest(archive, [label.parent], workers=0)
+        assert report.unchanged == 1
+        assert [f.message_id for f in report.findings] == ["error.ingest.file_changed"]
+        assert "other bytes" in report.findings[0].message and "same size" in report.findings[0].message
+        sha = archive.catalog.conn.execute(  # type: ignore[attr-defined]
+            "SELECT sha256 FROM files WHERE name='201401031400_rdr.tab'").fetchone()[0]
+        assert archive.store.blob_path(sha).read_bytes() == original  # type: ignore[attr-defined]
+        table.write_bytes(original)
+        assert ingest(archive, [label.parent], workers=0).findings == []
+
+
 def test_search_and_show_read_a_catalogue_that_cannot_be_written(tmp_path: Path) -> None:
     """A data directory on read-only storage (a snapshot or a read-only mount at a partner site): search and
     show read it (they failed with "attempt to write a readonly database", exit 5); ingest cannot write it

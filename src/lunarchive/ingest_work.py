@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import validate as validation
-from .catalog.base import CommittedLookup
+from .catalog.base import CataloguedFile, CommittedLookup
 from .catalog.rows import ProductRows, product_rows
 from .errors import FormatError, IngestError, StoreError, StoreWriteError
 from .formats import clementine_index, inventory, odl, pds3, pds4
-from .formats.files import read_whole, real_path
+from .formats.files import file_sha256, read_whole, real_path
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo, Store
@@ -95,9 +95,9 @@ class Prepared:
     files_stored: int = 0
     changed: list[Finding] = field(default_factory=list)
     """Of an unchanged label: its data files that differ in size from those catalogued, or are gone."""
-    completed: list[tuple[str, str, str, int]] = field(default_factory=list)
+    completed: list[tuple[str, str, str, int, int | None]] = field(default_factory=list)
     """Of an unchanged product, the files missing when it was catalogued that are there now, measured and
-    stored: ``(name, sha256, md5, size)`` (``findings`` say so)."""
+    stored: ``(name, sha256, md5, size, mtime_ns)`` (``findings`` say so)."""
 
 
 class Worker:
@@ -157,11 +157,10 @@ class Worker:
         if out.committed_digest is not None:  # unchanged or a conflict: the ingesting process decides
             if out.committed_digest == out.label_sha256:
                 held = self.ctx.committed.catalogued_files(product.lidvid)
-                missing = {name for name, status, _ in held if status != "ok"}
+                missing = {f.name for f in held if f.status != "ok"}
                 if missing:  # delivered since: store them now
                     self._complete(product, out, missing, data, root)
-                stored = {name: size for name, status, size in held if status == "ok"}
-                out.changed = self._changed_files(product, stored)
+                out.changed = self._changed_files(product, {f.name: f for f in held if f.status == "ok"})
             return out
         unmeasured = self._hash_files(product, out)
         t0 = time.perf_counter()
@@ -202,7 +201,7 @@ class Worker:
         if not arrived:
             return
         path = product.label_path or out.path
-        out.completed = [(ref.name, ref.sha256 or "", ref.md5 or "", ref.size or 0) for ref in arrived]
+        out.completed = [(ref.name, ref.sha256 or "", ref.md5 or "", ref.size or 0, ref.mtime_ns) for ref in arrived]
         notes = [Finding(MSG["not_product"], f"file {ref.name!r}, missing when {product.lidvid} was catalogued, is "
                          "there now: measured and stored", path, "info", None, product.lidvid) for ref in arrived]
         unmeasured = self._hash_files(product, out)  # the files stored before: measured again (from the cache)
@@ -221,30 +220,41 @@ class Worker:
         out.timings["hash"] = time.perf_counter() - t0
         return problems
 
-    def _changed_files(self, product: Product, stored: dict[str, int | None]) -> list[Finding]:
+    def _changed_files(self, product: Product, stored: dict[str, CataloguedFile]) -> list[Finding]:
         """Findings on a re-delivered, unchanged label whose data files are not what was catalogued: a file of
-        another size (a changed product needs a new version; the archive keeps the bytes it stored), or one
-        no longer delivered. Sizes only: re-hashing every file of an unchanged delivery would cost what its
-        first ingest did."""
+        another size, or of the same size touched since it was measured and holding other bytes (a changed
+        product needs a new version; the archive keeps the bytes it stored), or one no longer delivered. An
+        untouched file of the catalogued size is not read again: re-hashing every file of an unchanged
+        delivery would cost what its first ingest did."""
         out = []
         path = product.label_path or ""
         for ref in product.files:
-            size = stored.get(ref.name)
-            if ref.name not in stored or ref.path is None:
+            held = stored.get(ref.name)
+            if held is None or ref.path is None:
                 continue
             try:
                 if self.ctx.roots and not self._inside(ref):  # not looked at, nor its size told (as at first)
                     continue
-                now = os.stat(ref.path).st_size
+                st = os.stat(ref.path)
+                if not stat.S_ISREG(st.st_mode):
+                    raise FileNotFoundError(ref.path)
+                changed = held.size is not None and st.st_size != held.size
+                if not changed and held.mtime_ns is not None and st.st_mtime_ns != held.mtime_ns and held.sha256:
+                    changed = file_sha256(ref.path) != held.sha256
             except OSError:
                 out.append(Finding(FILE_NOT_DELIVERED, f"file {ref.name!r}, catalogued with {product.lidvid}, is "
                                    "not in this delivery (the archive keeps the copy it stored)", path, "warning",
                                    None, product.lidvid))
                 continue
-            if size is not None and now != size:
-                out.append(Finding(FILE_CHANGED, f"file {ref.name!r} has {now} bytes; {product.lidvid} was "
-                                   f"catalogued with {size}: a changed file needs a new version of the product "
+            if changed and st.st_size != held.size:
+                out.append(Finding(FILE_CHANGED, f"file {ref.name!r} has {st.st_size} bytes; {product.lidvid} was "
+                                   f"catalogued with {held.size}: a changed file needs a new version of the product "
                                    "(the archive keeps the bytes it stored)", path, "error", None, product.lidvid))
+            elif changed:
+                out.append(Finding(FILE_CHANGED, f"file {ref.name!r} holds other bytes than those catalogued with "
+                                   f"{product.lidvid} (sha256 {(held.sha256 or '')[:12]}...), with the same size: a "
+                                   "changed file needs a new version of the product (the archive keeps the bytes it "
+                                   "stored)", path, "error", None, product.lidvid))
         return out
 
     def _inside(self, ref: FileRef) -> bool:
@@ -302,6 +312,7 @@ class Worker:
             out.bytes_hashed += info.size
             out.files_stored += 0 if info.existed else 1
         ref.sha256, ref.md5, ref.size, ref.status = info.sha256, info.md5, info.size, "ok"
+        ref.mtime_ns = st.st_mtime_ns
         return None
 
 

@@ -82,6 +82,8 @@ class FileRef:
     sha256: str | None = None
     status: str = "pending"
     """``pending`` before ingest; then ``ok``, ``missing`` or ``unreadable``."""
+    mtime_ns: int | None = None
+    """The file's modification time (ns since the epoch) when it was measured."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..errors import InvalidQuery
 from ..model import Finding, Product
@@ -14,11 +14,24 @@ from ..query import Query
 from .rows import ProductRows, product_rows
 
 __all__ = [
-    "FILTER_FIELDS", "PAGE_SORTS", "Catalog", "CommittedLookup", "Compare", "Filter", "Logical", "Page", "ProductRow",
+    "FILTER_FIELDS", "PAGE_SORTS", "Catalog", "CataloguedFile", "CommittedLookup", "Compare", "Filter", "Logical",
+    "Page", "ProductRow",
 ]
 
 ProductRow = dict[str, Any]
 """A product as the API shows it: ``lidvid, lid, vid, product_class, title, targets, ...``."""
+
+
+class CataloguedFile(NamedTuple):
+    """A file as catalogued with a product."""
+
+    name: str
+    status: str
+    """``ok`` when it was stored; ``missing`` or ``unreadable`` when it could not be."""
+    size: int | None
+    sha256: str | None
+    mtime_ns: int | None
+    """Its modification time when it was measured (None in catalogues older than migration 0006)."""
 
 
 class CommittedLookup(Protocol):
@@ -27,9 +40,8 @@ class CommittedLookup(Protocol):
     def lookup(self, lid: str, vid: str) -> tuple[str | None, bool]:
         """(sha256 of the label catalogued under ``lid::vid`` or None, whether any version of ``lid`` is)."""
 
-    def catalogued_files(self, lidvid: str) -> list[tuple[str, str, int | None]]:
-        """``(name, status, size)`` of each file catalogued under ``lidvid`` (status ``ok`` when it was stored;
-        ``missing`` or ``unreadable`` when it could not be)."""
+    def catalogued_files(self, lidvid: str) -> list[CataloguedFile]:
+        """Each file catalogued under ``lidvid``."""
 
     def close(self) -> None:
         """Release the connection (it reopens on next use)."""
@@ -55,9 +67,10 @@ class Catalog(ABC):
         """Record findings, each tied to a product id when there is one."""
 
     @abstractmethod
-    def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int]],
+    def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int, int | None]],
                        findings: Sequence[Finding], batch_id: int) -> list[Finding]:
-        """Files of a catalogued product that were missing and are now stored, as ``(name, sha256, md5, size)``:
+        """Files of a catalogued product that were missing and are now stored, as ``(name, sha256, md5, size,
+        mtime_ns)``:
         their rows say so, the findings that they were missing are dropped, and those of ``findings`` (what an
         ingest of the whole product finds now) that the product does not hold yet are recorded (inside the
         batch's transaction) and returned."""

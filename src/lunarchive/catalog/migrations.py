@@ -198,12 +198,19 @@ def m0005_target_and_own_terms(conn: sqlite3.Connection) -> None:
     conn.executemany("INSERT INTO product_terms VALUES (?,?,?)", rows)
 
 
+def m0006_file_mtimes(conn: sqlite3.Connection) -> None:
+    """Each stored file's modification time (ns) when it was measured, so that a re-delivered file of the same
+    size is hashed again only when it has been touched since (NULL in older rows: never hashed again)."""
+    conn.execute("ALTER TABLE files ADD COLUMN mtime_ns INTEGER")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", m0001_initial),
     ("0002_footprints", m0002_footprints),
     ("0003_label_codec", m0003_label_codec),
     ("0004_context_terms", m0004_context_terms),
     ("0005_target_and_own_terms", m0005_target_and_own_terms),
+    ("0006_file_mtimes", m0006_file_mtimes),
 ]
 
 

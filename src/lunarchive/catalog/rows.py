@@ -145,7 +145,7 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
         product=row,
         terms=terms,
         files=[(f.name, f.role, f.declared_size, f.declared_md5, f.records, f.local_identifier, f.sha256,
-                f.size, f.md5, f.status) for f in product.files],
+                f.size, f.md5, f.status, f.mtime_ns) for f in product.files],
         refs=[(r.target, split_lidvid(r.target)[0], r.ref_type, r.kind, r.comment) for r in product.references],
         members=[(m.ref, split_lidvid(m.ref)[0], m.status, m.kind, m.member_type) for m in product.members],
         fts=(product.title or "", ids),

@@ -21,7 +21,7 @@ from ..errors import CatalogError, InvalidIdentifier, InvalidQuery, NotFound
 from ..formats.files import printable
 from ..model import Finding, split_lidvid
 from ..query import Query
-from .base import Catalog, Filter, Page, ProductRow
+from .base import Catalog, CataloguedFile, Filter, Page, ProductRow
 from .migrations import MIGRATIONS, apply_migrations
 from .rows import LABEL_CODEC, PRODUCT_COLUMNS, ProductRows, label_bytes, vid_key
 from .spatial import RTREE_INSERT, rebind, spatial_clauses
@@ -147,7 +147,7 @@ class SqliteCatalog(Catalog):
                       [(pid, k, v) for pid, r in zip(ids, items, strict=True) for k, v in r.terms])
         c.executemany(
             "INSERT INTO files (product_id, name, role, declared_size, declared_md5, records, local_identifier,"
-            " sha256, size, md5, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " sha256, size, md5, status, mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [(pid, *f) for pid, r in zip(ids, items, strict=True) for f in r.files],
         )
         c.executemany("INSERT INTO refs VALUES (?,?,?,?,?,?)",
@@ -183,15 +183,15 @@ class SqliteCatalog(Catalog):
               f.line) for f, pid in findings],  # a file name that is not UTF-8 cannot be stored as it is
         )
 
-    def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int]],
+    def complete_files(self, lidvid: str, files: Sequence[tuple[str, str, str, int, int | None]],
                        findings: Sequence[Finding], batch_id: int) -> list[Finding]:
         row = self.conn.execute("SELECT id FROM products WHERE lidvid=?", (lidvid,)).fetchone()
         if row is None:
             raise CatalogError(f"{lidvid}: no catalogued product to complete")
         pid = int(row[0])
-        for name, sha256, md5, size in files:
-            self.conn.execute("UPDATE files SET sha256=?, md5=?, size=?, status='ok' WHERE product_id=? AND name=?",
-                              (sha256, md5, size, pid, name))
+        for name, sha256, md5, size, mtime_ns in files:
+            self.conn.execute("UPDATE files SET sha256=?, md5=?, size=?, mtime_ns=?, status='ok' WHERE product_id=?"
+                              " AND name=?", (sha256, md5, size, mtime_ns, pid, name))
             self.conn.execute(  # the findings that said it was missing or unreadable name it (as repr)
                 "DELETE FROM findings WHERE product_id=? AND message_id IN (?, ?) AND message LIKE ? ESCAPE '\\'",
                 (pid, "error.label.missing_file", "error.label.unresolvable_resource",
@@ -367,10 +367,11 @@ class SqliteDigests:
         rows = self._c().execute("SELECT vid, label_sha256 FROM products WHERE lid=?", (lid,)).fetchall()
         return next((str(sha) for v, sha in rows if v == vid), None), bool(rows)
 
-    def catalogued_files(self, lidvid: str) -> list[tuple[str, str, int | None]]:
-        rows = self._c().execute("SELECT f.name, f.status, f.size FROM files f JOIN products p ON p.id = f.product_id"
-                                 " WHERE p.lidvid=?", (lidvid,)).fetchall()
-        return [(str(name), str(status), size) for name, status, size in rows]
+    def catalogued_files(self, lidvid: str) -> list[CataloguedFile]:
+        rows = self._c().execute("SELECT f.name, f.status, f.size, f.sha256, f.mtime_ns FROM files f JOIN products p"
+                                 " ON p.id = f.product_id WHERE p.lidvid=?", (lidvid,)).fetchall()
+        return [CataloguedFile(str(name), str(status), size, sha256, mtime)
+                for name, status, size, sha256, mtime in rows]
 
     def close(self) -> None:
         self._empty = None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 import stat
 from typing import BinaryIO
 
-__all__ = ["LABEL_LIMIT", "is_utf8", "open_regular", "printable", "printable_json", "read_whole", "real_dir",
-           "real_path"]
+__all__ = ["LABEL_LIMIT", "file_sha256", "is_utf8", "open_regular", "printable", "printable_json", "read_whole",
+           "real_dir", "real_path"]
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 """A byte of a file name that is not UTF-8, as Python keeps it in a str (a surrogate escape)."""
@@ -66,6 +67,15 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
         os.close(fd)
         raise OSError(errno.EINVAL, _NOT_REGULAR)
     return os.fdopen(fd, "rb")
+
+
+def file_sha256(path: str | os.PathLike[str], *, block: int = 1 << 20) -> str:
+    """The sha256 of a regular file (OSError for a pipe, socket or device), read in blocks."""
+    h = hashlib.sha256()
+    with open_regular(path) as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 _NOT_REGULAR = "not a regular file (a pipe, socket or device)"
