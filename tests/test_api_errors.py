@@ -22,7 +22,7 @@ BAD = [
     ("GET", "/search?filter=nonsense%20%3D%201", 400), ("GET", "/search?filter=title%20%3D", 400),
     ("GET", "/search?filter={}&filter-lang=cql2-json", 400), ("GET", "/search?filter-lang=xml&filter=a", 400),
     ("GET", "/search?intersects=notjson", 400), ("GET", '/search?intersects={"type":"Polygon"}', 400),
-    ("GET", "/search?bbox=0,0,1,1&body=vulcan", 200),
+    ("GET", "/search?bbox=0,0,1,1&body=vulcan", 400), ("GET", "/search?bbox=0,0,1,1&body=301", 200),
     ("POST", "/search", 400), ("GET", "/nowhere", 404), ("DELETE", "/search", 405),
     ("GET", "/collections/urn:nasa:pds:nothing", 404), ("GET", "/collections/x/items", 404),
     ("GET", "/collections/urn:lunarchive:pds3/items/urn:x::1.0", 404),

@@ -66,7 +66,7 @@ def test_cql2_text_and_json_agree() -> None:
 
 def test_pds_q() -> None:
     f = parse_pds_q('pds:Identification_Area/pds:title like "*moon*" and (vid ge "2.0" or lid eq "urn:x:y")')
-    assert f == Logical("and", (Compare("title", "like", "%moon%"), Logical("or", (
+    assert f == Logical("and", (Compare("title", "ilike", "%moon%"), Logical("or", (
         Compare("vid", ">=", "2.0"), Compare("lid", "=", "urn:x:y")))))
     assert parse_pds_q('ref_lid_target eq "urn:nasa:pds:context:target:satellite.earth.moon"') == \
         Compare("target", "=", "MOON")

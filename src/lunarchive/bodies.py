@@ -166,10 +166,19 @@ def _key(name: str) -> str:
 
 
 def resolve_body(name: str) -> Body:
-    """The body a target name or context-target LID names; unknown names keep their normal form, no id."""
-    key = _key(name)
+    """The body a target name, NAIF id (``499``) or context-target LID names; unknown names keep their normal
+    form, no id."""
+    key = name.strip()
+    if key.lstrip("-").isdigit() and len(key) < 12 and int(key) in _NAMES_BY_ID:
+        key = _NAMES_BY_ID[int(key)]
+    key = _key(key)
     naif = _NAIF_IDS.get(key)
     return Body(key, naif, _RADII.get(naif) if naif is not None else None)
+
+
+_NAMES_BY_ID: dict[int, str] = {}
+for _name, _naif in _NAIF_IDS.items():
+    _NAMES_BY_ID.setdefault(_naif, _name)  # the first name of an id is its usual one
 
 
 def known_bodies() -> list[str]:

@@ -6,13 +6,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..config import resolve_data_dir
@@ -52,6 +58,87 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+MAX_BODY = 1 << 20
+"""Bytes a request body may hold (a POST /search with a large geometry is far less)."""
+_JSON_BODY = re.compile(r"^application/([\w.+-]+\+)?json\s*(;.*)?$", re.I)
+
+
+class _Limits:
+    """ASGI middleware for what routes cannot say themselves: HEAD for every GET route (RFC 9110 9.3.2:
+    the GET's headers, no body; a streamed archive is stopped once its headers are sent), and request
+    bodies that are too large (413) or not JSON (415) before anything reads them."""
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], list[BaseRoute]]) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method == "HEAD" and not self._answers(scope) and self._answers({**scope, "method": "GET"}):
+            await self._head(scope, receive, send)
+            return
+        if method in ("POST", "PUT", "PATCH"):
+            headers = Headers(scope=scope)
+            length = headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+                await self._refuse(413, f"the request body is larger than {MAX_BODY} bytes", scope, receive, send)
+                return
+            ctype = headers.get("content-type", "")
+            if not _JSON_BODY.match(ctype):
+                await self._refuse(415, f"the request body must be JSON (Content-Type application/json), not "
+                                   f"{ctype[:60] or 'untyped'}", scope, receive, send)
+                return
+            receive = _capped(receive)
+        await self.app(scope, receive, send)
+
+    def _answers(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] == Match.FULL for route in self.routes())
+
+    async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = anyio.Event()
+        read = False
+
+        async def head_receive() -> Message:
+            nonlocal read
+            if not read:
+                read = True
+                return await receive()
+            await started.wait()  # the headers are out: the GET's body is not wanted
+            return {"type": "http.disconnect"}
+
+        async def head_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await send(message)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                started.set()
+
+        await self.app({**scope, "method": "GET"}, head_receive, head_send)
+
+    @staticmethod
+    async def _refuse(status: int, description: str, scope: Scope, receive: Receive, send: Send) -> None:
+        code = {413: "too_large", 415: "unsupported_media_type"}[status]
+        await errors.error_response(status, code, description)(scope, receive, send)
+
+
+def _capped(receive: Receive) -> Receive:
+    """``receive`` that stops a body sent without Content-Length once it passes MAX_BODY (413)."""
+    total = 0
+
+    async def capped() -> Message:
+        nonlocal total
+        message = await receive()
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > MAX_BODY:
+                raise StarletteHTTPException(413, f"the request body is larger than {MAX_BODY} bytes")
+        return message
+
+    return capped
+
+
 def create_app(data_dir: str | Path | None = None, *, default_body: str = "moon",
                title: str = "lunarchive") -> FastAPI:
     """An app serving ``data_dir`` (default: ``--data-dir`` rules of the CLI); spatial filters without a
@@ -71,6 +158,7 @@ def create_app(data_dir: str | Path | None = None, *, default_body: str = "moon"
     app.include_router(archive.router)
     app.include_router(downloads.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(_Limits, routes=lambda: app.router.routes)
     return app
 
 

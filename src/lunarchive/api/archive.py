@@ -177,6 +177,8 @@ def product_archive(identifier: Annotated[str, Path(description="A LIDVID or a L
                     ctx: CtxDep) -> StreamingResponse:
     lidvid = search.resolve(ctx.archive.catalog, identifier, ctx.viewer)
     top = _top(ctx.archive, lidvid)
-    headers = {"content-disposition": content_disposition(f"{top}.zip")}
+    lid, _, vid = lidvid.partition("::")
+    # named by what was asked for (the zip's folder keeps the delivered directory's name)
+    headers = {"content-disposition": content_disposition(f"{lid.rpartition(':')[2] or top}-{vid}.zip")}
     return StreamingResponse(zip_stream(ctx.state.root, lidvid, ctx.viewer, top), media_type="application/zip",
                              headers=headers)

@@ -8,6 +8,7 @@ Property names are the STAC ones the queryables document lists (``ssys:targets``
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -71,13 +72,66 @@ def _literal(value: Any) -> Any:
                 return value[key]
         raise InvalidQuery(f"unsupported CQL2 literal {value!r}")
     if isinstance(value, str | int | float | bool):
-        return value
+        return _number_in_range(value)
     raise InvalidQuery(f"unsupported CQL2 literal {value!r}")
+
+
+_INT64 = 1 << 63
+
+
+def _number_in_range(value: Any) -> Any:
+    """``value``, or 400 for a number the catalogue cannot compare: an integer beyond 64 bits, a float that is
+    not finite (``1e400``, NaN)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        raise InvalidQuery(f"the number {str(value)[:30]}... is out of range (64-bit integers)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidQuery(f"the number {value!r} is not finite")
+    return value
+
+
+MAX_DEPTH = 20
+"""Levels of AND / OR / NOT a filter may nest (double negations and runs of one operator are flattened
+first): SQLite's parser takes about 40."""
+MAX_TERMS = 500
+"""Comparisons and list values a filter may hold."""
+
+
+def _checked(node: Filter) -> Filter:
+    """``node`` with double negations dropped and nested runs of one operator merged, or 400 when it is
+    still nested more than MAX_DEPTH levels or holds more than MAX_TERMS terms (never a server failure)."""
+    terms = 0
+
+    def walk(n: Filter, depth: int) -> Filter:
+        nonlocal terms
+        if isinstance(n, Compare):
+            terms += len(n.value) if n.op == "in" and isinstance(n.value, tuple) else 1
+            if terms > MAX_TERMS:
+                raise InvalidQuery(f"the filter has more than {MAX_TERMS} terms")
+            return n
+        if depth > MAX_DEPTH:
+            raise InvalidQuery(f"the filter is nested more than {MAX_DEPTH} levels deep")
+        while n.op == "not" and isinstance(n.args[0], Logical) and n.args[0].op == "not":
+            n = n.args[0].args[0]
+            if isinstance(n, Compare):
+                return walk(n, depth)
+        if n.op == "not":
+            return Logical("not", (walk(n.args[0], depth + 1),))
+        flat: list[Filter] = []
+        stack = list(reversed(n.args))
+        while stack:
+            a = stack.pop()
+            if isinstance(a, Logical) and a.op == n.op:
+                stack.extend(reversed(a.args))
+            else:
+                flat.append(walk(a, depth + 1))
+        return Logical(n.op, tuple(flat))
+
+    return walk(node, 0)
 
 
 # ------------------------------------------------------------------------------------------ CQL2 JSON
 def _json_node(node: Any, depth: int = 0) -> Filter:
-    if depth > 50:
+    if depth > 200:  # deeper than any filter _checked lets through, however it flattens
         raise InvalidQuery("the filter is nested too deeply")
     if not isinstance(node, dict) or not isinstance(node.get("op"), str) or not isinstance(node.get("args"), list):
         raise InvalidQuery("a CQL2 JSON expression is an object with 'op' and 'args'")
@@ -183,18 +237,20 @@ class _Parser:
         return args[0] if len(args) == 1 else Logical("and", tuple(args))
 
     def not_(self) -> Filter:
-        if self.word("not"):
-            return Logical("not", (self.not_(),))
+        negations = 0
+        while self.word("not"):  # a run of NOTs read in a loop: it is no recursion
+            negations += 1
         if self.peek() == ("punct", "("):
             self.depth += 1
-            if self.depth > 50:
+            if self.depth > 200:
                 raise InvalidQuery("the filter is nested too deeply")
             self.take()
             node = self.or_()
             self.expect(")")
             self.depth -= 1
-            return node
-        return self.term_fn(self)
+        else:
+            node = self.term_fn(self)
+        return Logical("not", (node,)) if negations % 2 else node
 
 
 # ------------------------------------------------------------------------------------------ CQL2 text
@@ -203,7 +259,9 @@ def _text_literal(p: _Parser) -> Any:
     if kind == "str":
         return value[1:-1].replace("''", "'")
     if kind == "num":
-        return float(value) if any(c in value for c in ".eE") else int(value)
+        if len(value) > 40:
+            raise InvalidQuery(f"the number {value[:30]}... is out of range")
+        return _number_in_range(float(value) if any(c in value for c in ".eE") else int(value))
     if kind == "word" and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if kind == "word" and value.lower() in ("timestamp", "date"):
@@ -252,9 +310,11 @@ def parse_cql2(value: Any, lang: str | None) -> Filter:
                 value = json.loads(value)
             except ValueError as exc:
                 raise InvalidQuery(f"filter: not JSON ({exc})") from exc
-        return _json_node(value)
+        return _checked(_json_node(value))
     if lang == "cql2-text" and isinstance(value, str):
-        return _Parser(value, _text_term).parse()
+        return _checked(_Parser(value, _text_term).parse())
+    if lang == "cql2-text":
+        raise InvalidQuery("filter: a cql2-text filter is a string; give filter-lang cql2-json with a JSON filter")
     raise InvalidQuery(f"filter-lang {lang!r} is not supported; use cql2-json or cql2-text")
 
 
@@ -288,7 +348,7 @@ def _pds_term(p: _Parser) -> Filter:
     op_kind, op = p.take()
     if op_kind == "word" and op.lower() == "like":
         pattern = str(_pds_value(p, field))
-        return Compare(field, "like", pattern.replace("*", "%").replace("?", "_"))
+        return Compare(field, "ilike", pattern.replace("*", "%").replace("?", "_"))  # ignoring case
     if op_kind != "word" or op.lower() not in _PDS_OPS:
         raise InvalidQuery(f"q: expected eq, ne, gt, ge, lt, le, like or exists after {name!r}")
     return Compare(field, _PDS_OPS[op.lower()], _pds_value(p, field))
@@ -296,4 +356,4 @@ def _pds_term(p: _Parser) -> Filter:
 
 def parse_pds_q(text: str) -> Filter:
     """The PDS Search API's ``q`` (``title like "*moon*" and (vid ge "2.0")``) as a filter."""
-    return _Parser(text, _pds_term).parse()
+    return _checked(_Parser(text, _pds_term).parse())

@@ -24,10 +24,10 @@ from starlette.types import Receive, Scope, Send
 
 from .. import search
 from .context import Ctx, CtxDep
-from .errors import ERROR_RESPONSES, ErrorBody, RangeNotSatisfiable
+from .errors import ERROR_RESPONSES, ErrorBody, PreconditionFailed, RangeNotSatisfiable
 from .stac_model import media_type as guess_type
 
-__all__ = ["CHUNK", "BlobResponse", "content_disposition", "parse_range", "router"]
+__all__ = ["CHUNK", "BlobResponse", "content_disposition", "is_lidvid", "parse_range", "router"]
 
 CHUNK = 1 << 20
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.I)
@@ -85,6 +85,9 @@ class BlobResponse(Response):
         self.opener = opener
         self.start, self.length = 0, size
         status = 200
+        if_match = request_headers.get("if-match")
+        if if_match is not None and not _matches(if_match, etag):
+            raise PreconditionFailed(f"If-Match names another version of {name!r} (its ETag is {etag})")
         if _matches(request_headers.get("if-none-match"), etag):
             status, self.length = 304, 0
         else:
@@ -147,7 +150,7 @@ def _matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def blob_response(ctx: Ctx, request: Request, info: dict[str, Any]) -> BlobResponse:
+def blob_response(ctx: Ctx, request: Request, info: dict[str, Any], *, immutable: bool = True) -> BlobResponse:
     sha, state, viewer = info["sha256"], ctx.state, ctx.viewer
     size = ctx.archive.store.size(sha)
 
@@ -155,7 +158,8 @@ def blob_response(ctx: Ctx, request: Request, info: dict[str, Any]) -> BlobRespo
         with state.borrow() as archive:
             return search.open_file(archive.catalog, archive.store, sha, viewer)
 
-    return BlobResponse(opener, size=size, sha256=sha, name=info["name"], request_headers=request.headers)
+    return BlobResponse(opener, size=size, sha256=sha, name=info["name"], request_headers=request.headers,
+                        immutable=immutable)
 
 
 Sha = Annotated[str, Path(description="The file's sha256 (64 lower-case hex digits).")]
@@ -178,4 +182,10 @@ def product_file(identifier: Annotated[str, Path(description="A LIDVID or a LID 
                  name: Annotated[str, Path(description="The file name as the label gives it.")],
                  request: Request, ctx: CtxDep) -> Response:
     info = search.product_file(ctx.archive.catalog, identifier, name, ctx.viewer)
-    return blob_response(ctx, request, info)
+    return blob_response(ctx, request, info, immutable=is_lidvid(identifier))
+
+
+def is_lidvid(identifier: str) -> bool:
+    """Whether a URL names one version (its response never changes, so it may be cached as immutable); a LID
+    names the latest version, which a new one replaces."""
+    return "::" in identifier

@@ -8,6 +8,7 @@ validation errors become 400, unknown routes 404, and an unexpected failure a 50
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from ..errors import (
     CatalogError,
@@ -27,7 +30,8 @@ from ..errors import (
     UserError,
 )
 
-__all__ = ["ERROR_RESPONSES", "STATUS", "ErrorBody", "RangeNotSatisfiable", "install", "status_for"]
+__all__ = ["ERROR_RESPONSES", "STATUS", "ErrorBody", "PreconditionFailed", "RangeNotSatisfiable", "error_response",
+           "install", "status_for"]
 
 log = logging.getLogger("lunarchive.api")
 
@@ -42,8 +46,15 @@ class RangeNotSatisfiable(UserError):
         self.size = size
 
 
+class PreconditionFailed(UserError):
+    """An ``If-Match`` header that names another version of the resource."""
+
+    code = "precondition_failed"
+
+
 STATUS: tuple[tuple[type[LunarchiveError], int], ...] = (
     (RangeNotSatisfiable, 416),
+    (PreconditionFailed, 412),
     (InvalidQuery, 400),
     (InvalidIdentifier, 400),
     (UserError, 400),
@@ -56,7 +67,7 @@ STATUS: tuple[tuple[type[LunarchiveError], int], ...] = (
 """Domain error → HTTP status; the first class the error is an instance of wins."""
 
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
-               413: "too_large", 415: "unsupported_media_type"}
+               412: "precondition_failed", 413: "too_large", 414: "uri_too_long", 415: "unsupported_media_type"}
 
 
 class ErrorBody(BaseModel):
@@ -114,9 +125,26 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     description = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and description == "Not Found":
         description = f"no such resource: {request.url.path}"
-    return error_response(exc.status_code, code, description, dict(exc.headers or {}))
+    if exc.status_code == 405:  # every method some route of this path answers (Starlette names the first's)
+        allowed = allowed_methods(request.app.router.routes, request.scope)
+        headers["Allow"] = ", ".join(allowed)
+        description = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+    return error_response(exc.status_code, code, description, headers)
+
+
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
+    """The methods some route answers at the request's path (HEAD wherever GET is: the app answers it for
+    every GET)."""
+    methods = {m for m in _METHODS if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

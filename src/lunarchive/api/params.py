@@ -24,6 +24,8 @@ __all__ = ["MAX_LIMIT", "SearchRequest", "decode_token", "encode_token", "parse_
            "parse_sortby"]
 
 MAX_LIMIT = 10000
+MAX_LIST = 500
+"""Values ``ids`` and ``collections`` may each list."""
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?$")
 SORT_FIELDS = {
     "id": "lidvid", "pds:lidvid": "lidvid", "datetime": "start", "start_datetime": "start",
@@ -41,10 +43,12 @@ def parse_bbox(value: str | list[Any] | None) -> tuple[float, float, float, floa
         nums = [float(v) for v in parts]
     except (TypeError, ValueError) as exc:
         raise InvalidQuery(f"bbox: expected 4 or 6 numbers, got {value!r}") from exc
-    if len(nums) == 6:
-        nums = [nums[0], nums[1], nums[3], nums[4]]
-    if len(nums) != 4 or not all(math.isfinite(v) for v in nums):
+    if len(nums) not in (4, 6) or not all(math.isfinite(v) for v in nums):
         raise InvalidQuery(f"bbox: expected 4 or 6 finite numbers, got {value!r}")
+    if len(nums) == 6:
+        if nums[2] > nums[5]:
+            raise InvalidQuery(f"bbox: the lowest height is above the highest, in {value!r}")
+        nums = [nums[0], nums[1], nums[3], nums[4]]
     w, s, e, n = nums
     if not (-90.0 <= s <= n <= 90.0):
         raise InvalidQuery(f"bbox: latitudes need -90 <= south <= north <= 90, got {value!r}")
@@ -142,7 +146,8 @@ def decode_token(token: str | None, sort: str, descending: bool) -> tuple[Any, .
         raise InvalidQuery("token: not a paging token from this server")
     if doc.get("s") != sort or bool(doc.get("d")) != descending:
         raise InvalidQuery("token: it was issued for another sort order")
-    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in doc["k"]):
+    if not all(isinstance(v, str) or isinstance(v, int | float) and not isinstance(v, bool)
+               and -(1 << 63) <= v < 1 << 63 for v in doc["k"]):  # a row id or a time: never beyond 64 bits
         raise InvalidQuery("token: not a paging token from this server")
     return tuple(doc["k"])
 
@@ -184,12 +189,15 @@ class SearchRequest:
                 raise InvalidQuery(f"intersects: not JSON ({exc})") from exc
         if intersects is not None and not isinstance(intersects, dict):
             raise InvalidQuery("intersects: expected a GeoJSON geometry object")
+        if limit < 1:
+            raise InvalidQuery(f"limit must be at least 1 (at most {MAX_LIMIT} items are given per page)")
+        # a larger limit is answered as if it were the largest (STAC API Item Search), not refused
         req = cls(bbox=parse_bbox(bbox), intersects=intersects, ids=_list(ids), collections=_list(collections),
-                  limit=limit, body=body or default_body)
+                  limit=min(limit, MAX_LIMIT), body=body or default_body)
         if req.bbox is not None and req.intersects is not None:
             raise InvalidQuery("bbox and intersects cannot be combined")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidQuery(f"limit must be within 1..{MAX_LIMIT}")
+        if len(req.ids) > MAX_LIST or len(req.collections) > MAX_LIST:
+            raise InvalidQuery(f"ids and collections take at most {MAX_LIST} values each")
         req.start, req.stop = parse_datetime(datetime)
         req.sort, req.descending = parse_sortby(sortby)
         if filter not in (None, "", {}):

@@ -21,7 +21,7 @@ from ..model import split_lidvid
 from ..query import Query as CatalogQuery
 from .context import Ctx, CtxDep
 from .cql2 import parse_pds_q
-from .downloads import BlobResponse
+from .downloads import BlobResponse, is_lidvid
 from .errors import ERROR_RESPONSES, ErrorBody
 from .params import MAX_LIMIT, parse_bbox
 from .pds_model import SORTS, pds_product, select_fields
@@ -73,7 +73,9 @@ def _after(values: list[str] | None, sort: str) -> tuple[Any, ...] | None:
     if not parts:
         return None
     width = {"ingested": 1, "lidvid": 3}.get(sort, 2)
-    if len(parts) != width or not parts[-1].lstrip("-").isdigit():
+    last = parts[-1] if parts else ""
+    if len(parts) != width or not (last[1:] if last.startswith("-") else last).isdigit() or len(last) > 19 \
+            or not -(1 << 63) <= int(last) < 1 << 63:  # a row id: 64 bits at most
         raise InvalidQuery("search-after: give the summary.search_after values of the previous page")
     return (*parts[:-1], int(parts[-1]))
 
@@ -202,4 +204,4 @@ def label(identifier: Ident, request: Request, ctx: CtxDep) -> Response:
     name = row["label"]["name"] or "label.xml"
     media = "application/xml" if row["label_format"] == "pds4" else "text/plain; charset=utf-8"
     return BlobResponse(lambda: io.BytesIO(data), size=len(data), sha256=row["label"]["sha256"], name=name,
-                        request_headers=request.headers, media_type=media)
+                        request_headers=request.headers, media_type=media, immutable=is_lidvid(identifier))

@@ -6,12 +6,13 @@ parameters into a Query/Page and rows into STAC JSON.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import search
 from ..catalog.base import Compare, Page
@@ -27,7 +28,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["STAC API"], responses=ERROR_RESPONSES)
 GEOJSON = "application/geo+json"
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1..10000).")]
+Limit = Annotated[int, Query(ge=1, description=f"Items per page (a larger limit gives {MAX_LIMIT}).")]
 BBox = Annotated[str | None, Query(description="west,south,east,north in degrees (0..360 or -180..180; "
                                                "west > east wraps); on the `body` (default: the Moon).")]
 Datetime = Annotated[str | None, Query(description="RFC 3339 instant or interval (`a/b`, `../b`, `a/..`).")]
@@ -52,12 +53,27 @@ class SearchBody(BaseModel):
     datetime: str | None = None
     ids: list[str] | None = None
     collections: list[str] | None = None
-    limit: int = Field(10, ge=1, le=MAX_LIMIT)
+    limit: int = Field(10, ge=1, description=f"Items per page (a larger limit gives {MAX_LIMIT}).")
     sortby: list[dict[str, Any]] | None = None
     filter: dict[str, Any] | str | None = None
     filter_lang: str | None = Field(None, alias="filter-lang")
     token: str | None = None
     body: str | None = Field(None, description="Body of the spatial filters (default: the Moon).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: Any) -> Any:
+        """No NaN or infinite number anywhere in the body (JSON has none; Python's parser lets them in)."""
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{item!r} is not a finite number")
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return data
 
 
 def _geojson(doc: dict[str, Any]) -> JSONResponse:
@@ -105,9 +121,13 @@ def conformance() -> dict[str, Any]:
 
 @router.get("/queryables", summary="Properties a filter may name", responses={200: {"description": "JSON Schema"}})
 def queryables(ctx: CtxDep) -> JSONResponse:
+    return _queryables(f"{ctx.base}/queryables", "lunarchive queryables")
+
+
+def _queryables(url: str, title: str) -> JSONResponse:
     props = {name: {"description": text, "type": kind} for name, (_, kind, text) in QUERYABLES.items()}
-    doc = {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": f"{ctx.base}/queryables",
-           "type": "object", "title": "lunarchive queryables", "properties": props, "additionalProperties": False}
+    doc = {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": url,
+           "type": "object", "title": title, "properties": props, "additionalProperties": False}
     return JSONResponse(doc, media_type="application/schema+json")
 
 
@@ -139,6 +159,9 @@ def _group(ctx: Ctx, cid: str) -> dict[str, Any]:
     except (NotFound, ValueError):
         row = None
     if row is not None and row["product_class"] in stac_model.ITEMLESS and row["lid"] == cid:
+        for group in search.collection_groups(cat, ctx.viewer):  # as /collections gives it (normalised times)
+            if group["id"] == cid:
+                return group
         kind = "bundle" if row["product_class"] == "Product_Bundle" else "collection"
         return {"id": cid, "kind": kind, "lidvid": row["lidvid"], "title": row["title"], "start": row["start"],
                 "stop": row["stop"], "bbox": None}
@@ -157,6 +180,14 @@ def one_collection(collection_id: CollectionId, ctx: CtxDep) -> JSONResponse:
     group = _group(ctx, collection_id)
     children = _children([group], ctx).get(collection_id, [])
     return JSONResponse(stac_model.collection(group, ctx.base, children))
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Properties a filter of this collection may name",
+            responses={200: {"description": "JSON Schema"}})
+def collection_queryables(collection_id: CollectionId, ctx: CtxDep) -> JSONResponse:
+    _group(ctx, collection_id)
+    url = f"{ctx.base}/collections/{stac_model.path_id(collection_id)}/queryables"
+    return _queryables(url, f"queryables of {collection_id}")  # every collection's items have the same ones
 
 
 @router.get("/collections/{collection_id}/items", summary="Items of a collection", responses=_FC)

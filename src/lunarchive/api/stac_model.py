@@ -43,7 +43,6 @@ CONFORMANCE = (
     "https://api.stacspec.org/v1.0.0-rc.2/item-search#filter",
     "https://api.stacspec.org/v1.0.0-rc.2/ogcapi-features#filter",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
@@ -52,6 +51,12 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
 )
 _MEDIA = {
+    # SPICE kernels: binary ones, and text ones whose suffixes mimetypes takes for other formats (.tm: TeXmacs)
+    ".bsp": "application/octet-stream", ".bc": "application/octet-stream", ".bpc": "application/octet-stream",
+    ".bds": "application/octet-stream", ".bes": "application/octet-stream", ".tm": "text/plain",
+    ".tls": "text/plain", ".tpc": "text/plain", ".tf": "text/plain", ".ti": "text/plain", ".tsc": "text/plain",
+    ".fmt": "text/plain", ".cat": "text/plain", ".asc": "text/plain", ".qub": "application/octet-stream",
+    ".imq": "application/octet-stream", ".sts": "text/plain",
     ".xml": "application/xml", ".lblx": "application/xml", ".lbl": "text/plain", ".tab": "text/plain",
     ".csv": "text/csv", ".fits": "application/fits", ".fit": "application/fits", ".img": "application/octet-stream",
     ".dat": "application/octet-stream", ".cub": "application/octet-stream", ".txt": "text/plain",
@@ -228,13 +233,15 @@ def collection(group: dict[str, Any], base: str, children: Iterable[str] = ()) -
     cid = group["id"]
     here = f"{base}/collections/{path_id(cid)}"
     start, stop = rfc3339(group.get("start")), rfc3339(group.get("stop"), end=True)
-    if start and stop and stop < start:
-        stop = None
+    if stop == OPEN_END or (start and stop and stop < start):
+        stop = None  # an open end
     links = [
         {"rel": "self", "href": here, "type": "application/json"},
         {"rel": "root", "href": f"{base}/", "type": "application/json"},
         {"rel": "parent", "href": f"{base}/", "type": "application/json"},
         {"rel": "items", "href": f"{here}/items", "type": "application/geo+json"},
+        {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "href": f"{here}/queryables",
+         "type": "application/schema+json"},
     ]
     links += [{"rel": "child", "href": f"{base}/collections/{path_id(c)}", "type": "application/json"}
               for c in children]
@@ -258,7 +265,7 @@ def landing(base: str, collection_ids: Iterable[str], title: str) -> dict[str, A
         {"rel": "self", "href": f"{base}/", "type": "application/json"},
         {"rel": "root", "href": f"{base}/", "type": "application/json"},
         {"rel": "service-desc", "href": f"{base}/openapi.json",
-         "type": "application/vnd.oai.openapi+json;version=3.0"},
+         "type": "application/vnd.oai.openapi+json;version=3.1"},
         {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
         {"rel": "conformance", "href": f"{base}/conformance", "type": "application/json"},
         {"rel": "data", "href": f"{base}/collections", "type": "application/json"},

@@ -187,13 +187,14 @@ FILTER_FIELDS: dict[str, str] = {
     "target": "set", "investigation": "set", "instrument": "set", "valid": "bool", "collection": "set",
 }
 """Fields a property filter may name, and their kind (``set``: the product has several values)."""
-FILTER_OPS = ("=", "<>", "<", "<=", ">", ">=", "like", "in", "isnull")
+FILTER_OPS = ("=", "<>", "<", "<=", ">", ">=", "like", "ilike", "in", "isnull")
 PAGE_SORTS = ("ingested", "lidvid", "start", "stop", "title")
 
 
 @dataclass(frozen=True)
 class Compare:
-    """``field op value``; ``like`` takes SQL wildcards (``%``, ``_``), ``in`` a tuple, ``isnull`` no value.
+    """``field op value``; ``like`` takes SQL wildcards (``%``, ``_``) and is case-sensitive (CQL2), ``ilike``
+    the same ignoring case (the PDS API's ``like``), ``in`` a tuple, ``isnull`` no value.
     On a ``set`` field ``=`` means "one of its values is"."""
 
     field: str
@@ -207,7 +208,7 @@ class Compare:
         if self.op not in FILTER_OPS:
             raise InvalidQuery(f"unknown comparison {self.op!r}")
         ordered = self.op in ("<", "<=", ">", ">=")
-        if (kind in ("set", "bool") and ordered) or (kind in ("time", "version", "bool") and self.op == "like"):
+        if (kind in ("set", "bool") and ordered) or (kind in ("time", "version", "bool") and "like" in self.op):
             raise InvalidQuery(f"{self.field}: comparison {self.op!r} is not supported")
         if self.op == "in" and not isinstance(self.value, tuple | list):
             raise InvalidQuery(f"{self.field}: 'in' needs a list of values")

@@ -172,6 +172,23 @@ def _body_of(q: Query) -> Body:
     raise InvalidQuery("a spatial filter needs a body: give --body (for example --body moon)")
 
 
+def check_body(conn: sqlite3.Connection, q: Query) -> None:
+    """InvalidQuery when a spatial filter names a body this catalogue has no footprint on and lunarchive does
+    not know (a misspelt name would otherwise find nothing, silently)."""
+    if q.body is None and not (len(q.targets) == 1 and any(
+            x is not None for x in (q.bbox, q.point, q.intersects, q.within))):
+        return
+    try:
+        body = _body_of(q)
+    except InvalidQuery:
+        return  # said when the clauses are built
+    if body.known or conn.execute("SELECT 1 FROM footprint_bodies WHERE name = ?", (body.name,)).fetchone():
+        return
+    held = [r[0].lower() for r in conn.execute("SELECT name FROM footprint_bodies ORDER BY name")]
+    raise InvalidQuery(f"body {body.name.lower()!r} is unknown and no footprint is catalogued on it"
+                       + (f" (footprints are catalogued on {', '.join(held[:12])})" if held else ""))
+
+
 def spatial_clauses(q: Query) -> tuple[list[str], list[Any]]:
     """SQL conditions on ``p.id`` for the spatial filters of ``q`` (AND-ed), with their parameters."""
     has_spatial = any(x is not None for x in (q.bbox, q.point, q.intersects, q.within))

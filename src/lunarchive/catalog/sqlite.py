@@ -24,7 +24,7 @@ from ..query import Query
 from .base import Catalog, CataloguedFile, Filter, Page, ProductRow
 from .migrations import MIGRATIONS, apply_migrations
 from .rows import LABEL_CODEC, PRODUCT_COLUMNS, ProductRows, label_bytes, vid_key
-from .spatial import RTREE_INSERT, rebind, spatial_clauses
+from .spatial import RTREE_INSERT, check_body, rebind, spatial_clauses
 
 __all__ = ["SqliteCatalog", "SqliteDigests", "vid_key"]
 
@@ -268,12 +268,14 @@ class SqliteCatalog(Catalog):
         return [dict(zip(names, r, strict=True)) for r in cur]
 
     def search(self, query: Query) -> list[ProductRow]:
+        check_body(self.conn, query)
         where, params = _where(query)
         order = _SORT_SQL[query.sort].format(d="DESC" if query.descending else "ASC")
         sql = f"SELECT {SUMMARY_COLUMNS} FROM products p {where} ORDER BY {order} LIMIT ? OFFSET ?"
         return [_summary(r) for r in self.conn.execute(sql, [*params, query.limit, query.offset])]
 
     def count(self, query: Query) -> int:
+        check_body(self.conn, query)
         where, params = _where(query)
         return int(self.conn.execute(f"SELECT count(*) FROM products p {where}", params).fetchone()[0])
 
@@ -303,10 +305,12 @@ class SqliteCatalog(Catalog):
     # -- browsing (the API's reads; SQL in sqlite_browse.py) -------------------------------------------
     def search_page(self, query: Query, page: Page) -> list[ProductRow]:
         from . import sqlite_browse
+        check_body(self.conn, query)
         return sqlite_browse.search_page(self.conn, query, page)
 
     def count_where(self, query: Query, where: Filter | None) -> int:
         from . import sqlite_browse
+        check_body(self.conn, query)
         return sqlite_browse.count_where(self.conn, query, where)
 
     def details(self, lidvids: Sequence[str]) -> dict[str, dict[str, Any]]:

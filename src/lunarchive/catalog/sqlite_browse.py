@@ -127,7 +127,7 @@ def _compare_sql(f: Compare, params: list[Any]) -> str:
         params += values
         if f.op == "in":
             return _terms(term, f" AND t.value IN ({','.join('?' * len(values))})")
-        if f.op == "like":
+        if f.op in ("like", "ilike"):  # the values are kept in upper case: case cannot be told
             return _terms(term, " AND t.value LIKE ?")
         return ("NOT " if f.op == "<>" else "") + _terms(term, " AND t.value = ?")
     col = _COLUMNS[f.field]
@@ -136,9 +136,32 @@ def _compare_sql(f: Compare, params: list[Any]) -> str:
     params += values
     if f.op == "in":
         return f"{col} IN ({','.join('?' * len(values))})"
-    if f.op == "like":
+    if f.op == "like":  # case-sensitive, as CQL2 says (SQLite's LIKE ignores the case of ASCII letters)
+        params[-1] = like_to_glob(str(params[-1]))
+        return f"{col} GLOB ?"
+    if f.op == "ilike":
         return f"{col} LIKE ?"
     return f"{col} {_SQL_OPS[f.op]} ?"
+
+
+def like_to_glob(pattern: str) -> str:
+    """A CQL2 LIKE pattern (``%`` any run, ``_`` one character, ``\\`` escaping either) as a GLOB pattern."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            i += 1
+            c = pattern[i]
+            out.append(f"[{c}]" if c in "*?[" else c)
+        elif c == "%":
+            out.append("*")
+        elif c == "_":
+            out.append("?")
+        else:
+            out.append(f"[{c}]" if c in "*?[" else c)
+        i += 1
+    return "".join(out)
 
 
 def filter_sql(f: Filter, params: list[Any]) -> str:
@@ -180,7 +203,7 @@ def search_page(conn: sqlite3.Connection, query: Query, page: Page) -> list[Prod
     all_params = key_params + params + key_params + [page.limit, page.offset]
     out = []
     n = len(SUMMARY_COLUMNS.split(","))
-    for row in conn.execute(sql, all_params):
+    for row in _query(conn, sql, all_params):
         summary = _summary(row)
         summary["start_utc"], summary["stop_utc"] = row[n], row[n + 1]
         summary["_key"] = list(row[-len(keys):])
@@ -190,7 +213,23 @@ def search_page(conn: sqlite3.Connection, query: Query, page: Page) -> list[Prod
 
 def count_where(conn: sqlite3.Connection, query: Query, where: Filter | None) -> int:
     sql, params = _full_where(query, where)
-    return int(conn.execute(f"SELECT count(*) FROM products p {sql}", params).fetchone()[0])
+    return int(_query(conn, f"SELECT count(*) FROM products p {sql}", params)[0][0])
+
+
+_TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too many sql variables", "too many terms",
+                "pattern too complex", "string or blob too big")
+
+
+def _query(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """The rows of a search; a query SQLite cannot take (too deep, too many values) is the client's error."""
+    try:
+        return conn.execute(sql, params).fetchall()
+    except OverflowError:
+        raise InvalidQuery("a number in the query is out of range (64-bit integers)") from None
+    except sqlite3.OperationalError as exc:
+        if any(text in str(exc).lower() for text in _TOO_COMPLEX):
+            raise InvalidQuery(f"the query is too large or too deeply nested for this server ({exc})") from None
+        raise
 
 
 # ------------------------------------------------------------------------------------------ details

@@ -1,0 +1,144 @@
+"""What a robustness sweep of the HTTP API found (each was a 500, a refusal the STAC API forbids, or a header
+that misleads a cache or a client): the requests it sent, and what they must give now."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from .test_api_fixtures import LiveServer, error_shape
+
+pytest_plugins = ["tests.test_api_fixtures"]
+
+MK = "urn:nasa:pds:insight_rad"
+
+
+def _fails_cleanly(r: httpx.Response, status: int = 400) -> None:
+    assert r.status_code == status, r.text
+    assert error_shape(r.json())
+
+
+@pytest.mark.parametrize("flt", [
+    "NOT " * 40 + "pds:valid = true",  # SQLite's parser stack overflowed at about 40
+    "NOT " * 500 + "pds:valid = true",  # a RecursionError
+    " OR ".join(f"title = 'x{i}'" for i in range(1000)),
+    "title = 99999999999999999999999",  # beyond 64 bits
+    "title = " + "9" * 5000,  # beyond Python's int parsing limit
+])
+def test_filters_that_were_server_errors(client: httpx.Client, flt: str) -> None:
+    r = client.get("/search", params={"filter": flt})
+    if flt.startswith("NOT " * 40) and flt.count("NOT") % 2 == 0:  # an even run of NOTs is no negation
+        assert r.status_code == 200, r.text
+    else:
+        _fails_cleanly(r)
+
+
+def test_deep_json_filters_lists_and_tokens(client: httpx.Client) -> None:
+    node: dict[str, object] = {"op": "=", "args": [{"property": "title"}, "x"]}
+    for _ in range(41):
+        node = {"op": "not", "args": [node]}
+    assert client.get("/search", params={"filter": json.dumps(node), "filter-lang": "cql2-json"}).status_code == 200
+    nested: dict[str, object] = {"op": "=", "args": [{"property": "title"}, "x"]}
+    for i in range(30):
+        nested = {"op": "and" if i % 2 else "or", "args": [nested, {"op": "=", "args": [{"property": "title"}, "y"]}]}
+    _fails_cleanly(client.get("/search", params={"filter": json.dumps(nested), "filter-lang": "cql2-json"}))
+    _fails_cleanly(client.get("/search", params={"collections": ",".join(f"x{i}" for i in range(1000))}))
+    assert client.get("/search", params={"collections": ",".join(f"x{i}" for i in range(300))}).status_code == 200
+    _fails_cleanly(client.get("/products", params={"search-after": "9" * 20}))
+    _fails_cleanly(client.get("/products", params={"search-after": "9" * 5000}))
+    token = "eyJzIjoiaW5nZXN0ZWQiLCJkIjpmYWxzZSwiayI6Wzk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5XX0"
+    _fails_cleanly(client.get("/search", params={"token": token}))
+
+
+@pytest.mark.parametrize("body", [
+    '{"bbox":[-180,-90,NaN,180,90,NaN],"limit":1}', '{"bbox":[-180,-90,0,180,90,Infinity],"limit":1}',
+    '{"filter":{"op":"=","args":[{"property":"title"},1e400]}}',
+    '{"intersects":{"type":"Point","coordinates":[0,0,NaN]}}',
+])
+def test_non_finite_numbers_in_a_post_body(client: httpx.Client, body: str) -> None:
+    _fails_cleanly(client.post("/search", content=body, headers={"content-type": "application/json"}))
+
+
+def test_bbox_heights(client: httpx.Client) -> None:
+    _fails_cleanly(client.get("/search", params={"bbox": "-180,-90,nan,180,90,nan"}))
+    _fails_cleanly(client.get("/search", params={"bbox": "-180,-90,10,180,90,5"}))  # lowest above highest
+    assert client.get("/search", params={"bbox": "-180,-90,-5,180,90,5", "limit": 1}).status_code == 200
+
+
+def test_a_limit_above_the_largest_is_answered_as_the_largest(client: httpx.Client) -> None:
+    """STAC API Item Search: "the server must act as if the request were for the maximum"."""
+    for r in (client.get("/search", params={"limit": 10001}), client.post("/search", json={"limit": 50000}),
+              client.get("/collections/urn:nasa:pds:insight_rad:data_raw/items", params={"limit": 99999})):
+        assert r.status_code == 200, r.text
+        assert r.json()["numberReturned"] > 0
+
+
+def test_bodies_requests_and_media_types(client: httpx.Client) -> None:
+    _fails_cleanly(client.post("/search", content=b"x" * (2 << 20), headers={"content-type": "application/json"}),
+                   413)
+    _fails_cleanly(client.post("/search", content=b"{}", headers={"content-type": "text/plain"}), 415)
+    from lunarchive.api.stac_model import media_type
+
+    assert media_type("m2020_v01.tm") == "text/plain"  # not TeXmacs
+    assert media_type("de430.bsp") == "application/octet-stream"  # not a Valve game map
+
+
+def test_lid_urls_are_not_immutable_and_if_match(client: httpx.Client) -> None:
+    by_lid = client.get(f"/products/{MK}/label")
+    assert by_lid.status_code == 200 and by_lid.headers["cache-control"] == "no-cache"
+    lidvid = client.get(f"/products/{MK}").json()["id"]
+    assert "::" in lidvid and "immutable" in client.get(f"/products/{lidvid}/label").headers["cache-control"]
+    etag = by_lid.headers["etag"]
+    assert client.get(f"/products/{MK}/label", headers={"If-Match": etag}).status_code == 200
+    _fails_cleanly(client.get(f"/products/{MK}/label", headers={"If-Match": '"abc"'}), 412)
+
+
+def test_head_and_allow(client: httpx.Client) -> None:
+    for path in ("/", "/search", "/collections", f"/products/{MK}", "/products/urn:nasa:pds:insight_rad::2.1/archive"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == get.headers["content-type"]
+    r = client.delete("/search")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, POST"
+    assert client.delete("/files/" + "f" * 64).headers["allow"] == "GET, HEAD"
+
+
+def test_conformance_openapi_and_queryables(client: httpx.Client) -> None:
+    landing = client.get("/").json()
+    desc = next(link for link in landing["links"] if link["rel"] == "service-desc")
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+    assert desc["type"].endswith("version=3.1")
+    assert not any(c.endswith("/oas30") for c in client.get("/conformance").json()["conformsTo"])
+    cid = "urn:nasa:pds:insight_rad:data_raw"
+    doc = client.get(f"/collections/{cid}").json()
+    link = next(link for link in doc["links"] if link["rel"].endswith("/queryables"))
+    q = client.get(link["href"].replace("http://testserver", ""))
+    assert q.status_code == 200 and q.json()["properties"] == client.get("/queryables").json()["properties"]
+    assert client.get("/collections/urn:nasa:pds:nothing/queryables").status_code == 404
+
+
+def test_a_collection_reads_the_same_alone_and_listed(client: httpx.Client) -> None:
+    listed = {c["id"]: c for c in client.get("/collections").json()["collections"]}
+    for cid in ("urn:nasa:pds:insight_rad", "urn:nasa:pds:insight_rad:data_raw"):
+        alone = client.get(f"/collections/{cid}").json()
+        assert alone["extent"] == listed[cid]["extent"], cid
+        assert "9999-12-31" not in json.dumps(alone["extent"])
+
+
+def test_cql2_like_is_case_sensitive_and_the_pds_like_is_not(client: httpx.Client) -> None:
+    def hits(flt: str) -> int:
+        return len(client.get("/search", params={"filter": flt, "limit": 1000}).json()["features"])
+
+    upper, lower, exact = hits("title LIKE '%INSIGHT%'"), hits("title LIKE '%insight%'"), hits("title LIKE '%InSight%'")
+    assert exact > 0 and upper == lower == 0
+    pds = client.get("/products", params={"q": 'title like "*insight*"', "limit": 0}).json()["summary"]["hits"]
+    assert pds >= exact
+
+
+def test_archive_is_named_by_what_was_asked_for(live: LiveServer) -> None:
+    with httpx.Client(base_url=live.url) as c:
+        r = c.head("/products/urn:nasa:pds:insight_rad::2.1/archive")
+        assert r.status_code == 200 and r.content == b""
+        assert 'filename="insight_rad-2.1.zip"' in r.headers["content-disposition"]
