@@ -370,3 +370,26 @@ def test_an_archive_package_checks_its_manifests_against_the_checksums_it_declar
     (tmp_path / "aip" / manifest).write_bytes(data[:40] + (b"0" if data[40:41] != b"0" else b"1") + data[41:])
     ids = _ids(validate_paths([tmp_path / "aip" / label]))
     assert ids["error.label.checksum_mismatch"] == 1 and ids["error.label.filesize_mismatch"] == 0
+
+
+def test_a_bundle_listing_a_member_twice(tmp_path: Path) -> None:
+    """validate's case github476: one Bundle_Member_Entry reference written twice is one duplicate_lidvid
+    (as a collection inventory's are); the bundle's absent collections are not looked for with pds4.label."""
+    label = Path(__file__).parent / "data" / "github" / "pds4" / "validate_github476" / "bundle_mars2020_spice_v003.xml"
+    report = validate_paths([label], rule_set="pds4.label")
+    ids = _ids(report)
+    assert ids["error.inventory.duplicate_lidvid"] == 1 and sum(ids.values()) == 1, ids
+
+
+def test_an_absolute_directory_path_name(tmp_path: Path) -> None:
+    """validate's case github349: an absolute directory_path_name is one error.directory.unallowed_name at its
+    File, and that file is not looked for (no missing_file beside it)."""
+    src = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    text = src.read_text()
+    label = tmp_path / src.name
+    label.write_text(text.replace("<file_name>", "<directory_path_name>/tmp/01/</directory_path_name><file_name>", 1))
+    report = validate_paths([label], rule_set="pds4.label", skip_content=True)
+    ids = _ids(report)
+    assert ids == Counter({"error.directory.unallowed_name": 1}), ids
+    line = next(f.line for f in report.all_findings())  # type: ignore[attr-defined]
+    assert line == next(i for i, s in enumerate(text.splitlines(), 1) if "<File>" in s)

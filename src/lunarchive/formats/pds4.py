@@ -629,10 +629,16 @@ def _file(el: _Element, p: Product, state: _State) -> FileRef | None:
     if not name:
         state.problems.append(f"{el.tag[len(_P) :]} on line {el.sourceline} has no file_name")
         return None
+    absolute = bool(directory) and directory.startswith("/")  # type: ignore[union-attr]
     if directory:
         name = directory.rstrip("/") + "/" + name
+    if absolute:  # validate's error.directory.unallowed_name; the file is not looked for
+        p.extra.setdefault("absolute_directories", []).append({"directory": directory, "line": el.sourceline})
+        path = None
+    else:
+        path = _file_path(name, el, state)
     ref = FileRef(name=name, declared_size=size, declared_md5=md5, records=records, local_identifier=own_id,
-                  path=_file_path(name, el, state))  # fmt: skip
+                  path=path)  # fmt: skip
     p.files.append(ref)
     return ref
 

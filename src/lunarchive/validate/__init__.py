@@ -145,6 +145,8 @@ def _product_level(
         found, member.inventory_rows = lr.check_inventory(product, inventory, label_path)
         member.inventory_records = inventory.records if inventory else None
         out += found
+    elif product.product_class == "Product_Bundle":
+        out += lr.check_bundle_entries(product, label_path)
     out += lr.check_schematron_version_history(root, data, label_path, lidvid)
     for ref in product.files:
         if ref.path and ref.status in ("pending", "ok"):

@@ -146,6 +146,10 @@ def check_label_notes(product: Product, label_path: str) -> list[Finding]:
     for note in product.extra.get("problems", ()):
         m = _ON_LINE.search(note)
         out.append(finding("schema", note, label_path, line=int(m.group(1)) if m else None, lidvid=product.lidvid))
+    for entry in product.extra.get("absolute_directories", ()):  # as validate: the file is not looked for
+        out.append(finding("dir_name", f"directory_path_name {entry['directory']!r} is absolute: a label names its "
+                           "files relative to its own directory", label_path, line=entry.get("line"),
+                           lidvid=product.lidvid))
     return out
 
 
@@ -232,7 +236,7 @@ def check_file_references(product: Product, label_path: str, root: etree._Elemen
 def _check_one_file(ref: FileRef, label_path: str, lidvid: str) -> list[Finding]:
     """Findings about one file reference (without a line: the caller adds it)."""
     measured = ref.status != "pending"
-    if measured and ref.status != "ok":
+    if (measured and ref.status != "ok") or ref.name.startswith("/"):  # an absolute directory: said already
         return []
     size, md5 = ref.size, ref.md5
     if not measured:
@@ -460,6 +464,15 @@ def check_inventory(
                 )
             )
     return out, rows
+
+
+def check_bundle_entries(product: Product, label_path: str) -> list[Finding]:
+    """A bundle's Bundle_Member_Entry references, each given once: one ``duplicate_lidvid`` per reference
+    written more than once (the same LID or LIDVID, whatever its member status), as validate checks its
+    collections' inventories."""
+    counts = Counter(m.ref for m in product.members)
+    return [finding("duplicate_lidvid", f"the bundle lists {ref} in {n} Bundle_Member_Entry elements", label_path,
+                    lidvid=product.lidvid) for ref, n in counts.items() if n > 1]
 
 
 # ----------------------------------------------------------------------------------------- images
