@@ -674,3 +674,17 @@ def test_class_filter_takes_names_and_word_starts(data_dir: Path) -> None:
         assert classes("collection") == {"Product_Collection": 3}
         assert classes("bundle", "spice") == {**kernels, "Product_Bundle": 1}
         assert classes("pice") == classes("observational") == {}
+
+
+def test_a_lbl_file_holding_its_data_keeps_only_its_label(data_dir: Path) -> None:
+    """THEMIS's .lbl files hold their qube after the label: the catalogue keeps the label up to END (the
+    API's /label gave the whole 1.7 MB file as text), and the file itself is stored whole as the data."""
+    themis = corpus_file("pds3/non_lunar/odyssey_themis/I74199019RDR.lbl")
+    with open_archive(data_dir) as archive:
+        report = ingest(archive, [themis], workers=0)
+        assert report.added == 1, [f.message for f in report.findings]
+        lidvid = search(archive.catalog, Query())[0]["lidvid"]
+        label = archive.catalog.label(lidvid)
+        assert label.startswith(b"PDS_VERSION_ID") and label.rstrip().endswith(b"END") and len(label) < 8 * 644
+        sizes = [f["size"] for f in get_product(archive.catalog, lidvid)["files"]]
+    assert themis.stat().st_size in sizes

@@ -391,5 +391,5 @@ def test_an_absolute_directory_path_name(tmp_path: Path) -> None:
     report = validate_paths([label], rule_set="pds4.label", skip_content=True)
     ids = _ids(report)
     assert ids == Counter({"error.directory.unallowed_name": 1}), ids
-    line = next(f.line for f in report.all_findings())  # type: ignore[attr-defined]
+    line = next(f.line for f in report.all_findings())
     assert line == next(i for i, s in enumerate(text.splitlines(), 1) if "<File>" in s)

@@ -129,7 +129,8 @@ class Worker:
                 # shown from the kept label; a Product_* outside the PDS4 namespace is refused here, as broken
                 product = pds4.product_from_tree(root, path, discipline=False)
             else:
-                data = read_whole(path) if path.lower().endswith(_PDS3_DETACHED) else odl.label_bytes(Path(path))
+                detached = path.lower().endswith(_PDS3_DETACHED)
+                data = odl.detached_label(read_whole(path)) if detached else odl.label_bytes(Path(path))
                 product = pds3.parse_label(Path(path), data=data)
         except FormatError as exc:
             return [_failure(path, MSG["invalid_label"], exc.about(path), exc.line, timings)]

@@ -41,6 +41,7 @@ from .files import open_regular
 
 __all__ = [
     "MAX_LABEL_BYTES",
+    "detached_label",
     "Label",
     "Unsupported",
     "label_bytes",
@@ -97,6 +98,18 @@ def label_bytes(path: Path) -> bytes:
             if not more:
                 raise FormatError(_why_no_end(data))
             data += more
+
+
+_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x80-\xff]")
+
+
+def detached_label(data: bytes) -> bytes:
+    """The label of a file read whole because its name is a detached label's (``.lbl``): all of it, but when
+    binary data follows its END (THEMIS's ``.lbl`` files hold their qube), only the label up to END."""
+    end = _find_end(data[:MAX_LABEL_BYTES])
+    if end is None or end == len(data) or not _BINARY.search(data, end, end + 65536):
+        return data
+    return data[:end]
 
 
 def label_text(path: Path, data: bytes | None = None) -> str:
