@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+import shapely
+import shapely.geometry
 
 from lunarchive.bodies import (
     body_from_targets,
@@ -18,6 +20,7 @@ from lunarchive.bodies import (
 )
 from lunarchive.errors import FormatError, InvalidQuery
 from lunarchive.footprint import (
+    MAX_PIECE_VERTICES,
     Box,
     box_parts,
     cap_for,
@@ -110,13 +113,25 @@ def test_cap_boxes() -> None:
         cap_for(0, 0, -1, moon)
 
 
-def test_query_pieces_wrap_and_triangulate() -> None:
+def test_query_pieces_wrap_and_merge_into_convex_pieces() -> None:
     square = {"type": "Polygon", "coordinates": [[[170, 0], [190, 0], [190, 10], [170, 10], [170, 0]]]}
     pieces = query_pieces(square)
     xs = sorted({x for p in pieces for x, _ in p.vertices})
-    assert xs[0] == -180 and xs[-1] == 180 and all(len(p.vertices) == 3 for p in pieces)
+    assert xs[0] == -180 and xs[-1] == 180 and sorted(len(p.vertices) for p in pieces) == [4, 4]  # two squares
     concave = {"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [4, 1], [1, 1], [1, 4], [0, 4], [0, 0]]]}
-    assert len(query_pieces(concave)) == 4
+    pieces = query_pieces(concave)
+    assert 2 <= len(pieces) <= 3  # an L: its 4 triangles merged as far as convexity allows
+    assert shapely.unary_union([shapely.Polygon(p.vertices) for p in pieces]).equals(shapely.geometry.shape(concave))
+    for p in pieces:  # convex, counter-clockwise
+        poly = shapely.Polygon(p.vertices)
+        assert poly.exterior.is_ccw and abs(poly.convex_hull.area - poly.area) < 1e-9
+    # a crater rim of 300 vertices is a handful of pieces of at most MAX_PIECE_VERTICES vertices (was 298)
+    rim = [[10 + 5 * math.cos(2 * math.pi * k / 300), -80 + 2 * math.sin(2 * math.pi * k / 300)] for k in range(300)]
+    pieces = query_pieces({"type": "Polygon", "coordinates": [rim + rim[:1]]})
+    assert len(pieces) <= 20
+    assert all(len(p.vertices) <= MAX_PIECE_VERTICES for p in pieces)
+    area = sum(shapely.Polygon(p.vertices).area for p in pieces)
+    assert abs(area - shapely.Polygon(rim).area) < 1e-9
     assert query_pieces({"type": "Point", "coordinates": [200, 5]})[0].vertices == ((-160, 5),)
     for bad in ({"type": "Polygon"}, {"type": "Point", "coordinates": [0, 95]}, {"type": "Nope"}):
         with pytest.raises(InvalidQuery):

@@ -390,9 +390,62 @@ def _convex_pieces(geom: shapely.Geometry) -> list[Piece]:
         if geom.area == 0.0:
             return _convex_pieces(geom.exterior)
         tris = shapely.constrained_delaunay_triangles(geom)
-        out = []
+        rings = []
         for t in tris.geoms:
             ring = list(shapely.geometry.polygon.orient(t, 1.0).exterior.coords)[:-1]
-            out.append(Piece(tuple((float(x), float(y)) for x, y, *_ in ring)))
-        return out
+            rings.append([(float(x), float(y)) for x, y, *_ in ring])
+        return [Piece(tuple(r)) for r in _merged_convex(rings)]
     raise InvalidQuery(f"cannot search by a GeoJSON {kind}")
+
+
+MAX_PIECE_VERTICES = 32
+"""Vertices a merged convex query piece may have (each is a term of its exact test in SQL)."""
+
+
+def _merged_convex(rings: list[list[Pt]]) -> list[list[Pt]]:
+    """Triangles of a polygon (counter-clockwise rings) merged across their shared edges while the union stays
+    convex (Hertel–Mehlhorn): a convex outline of 300 vertices (a crater rim, a landing ellipse) is a
+    handful of pieces, not 298 triangles, and a search runs one R*Tree branch per piece."""
+    alive = dict(enumerate(rings))
+    owner: dict[tuple[Pt, Pt], int] = {}
+    for k, ring in alive.items():
+        for a, b in zip(ring, ring[1:] + ring[:1], strict=True):
+            owner[(a, b)] = k
+    for a, b in [e for e in owner if (e[1], e[0]) in owner and e < (e[1], e[0])]:
+        left, right = owner.get((a, b)), owner.get((b, a))
+        if left is None or right is None or left == right:
+            continue
+        i, j = left, right
+        merged = _stitch(alive[i], alive[j], a, b)
+        if merged is None or len(merged) > MAX_PIECE_VERTICES or not _convex(merged):
+            continue
+        for ring in (alive[i], alive[j]):
+            for e in zip(ring, ring[1:] + ring[:1], strict=True):
+                owner.pop(e, None)
+        alive[i] = merged
+        del alive[j]
+        for e in zip(merged, merged[1:] + merged[:1], strict=True):
+            owner[e] = i
+    return list(alive.values())
+
+
+def _stitch(first: list[Pt], second: list[Pt], a: Pt, b: Pt) -> list[Pt] | None:
+    """The ring of two counter-clockwise rings joined along the edge a→b of ``first`` (b→a of ``second``)."""
+    try:
+        k, m = first.index(b), second.index(a)
+    except ValueError:
+        return None
+    own = first[k:] + first[:k]  # b ... a
+    other = second[m:] + second[:m]  # a ... b
+    return own + other[1:-1]
+
+
+def _convex(ring: list[Pt]) -> bool:
+    """Whether a counter-clockwise ring turns left (or goes straight) at every vertex."""
+    n = len(ring)
+    scale = max(max(abs(x), abs(y)) for x, y in ring) or 1.0
+    for k in range(n):
+        (ax, ay), (bx, by), (cx, cy) = ring[k - 1], ring[k], ring[(k + 1) % n]
+        if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) < -1e-12 * scale * scale:
+            return False
+    return True
