@@ -142,3 +142,16 @@ def test_archive_is_named_by_what_was_asked_for(live: LiveServer) -> None:
         r = c.head("/products/urn:nasa:pds:insight_rad::2.1/archive")
         assert r.status_code == 200 and r.content == b""
         assert 'filename="insight_rad-2.1.zip"' in r.headers["content-disposition"]
+
+
+def test_an_item_across_the_antimeridian_has_west_above_east() -> None:
+    """RFC 7946 5.2: a footprint split at 180 degrees gets a bbox across it, not one around the body."""
+    from lunarchive.api.stac_model import geometry_bbox
+
+    split = {"type": "MultiPolygon", "coordinates": [
+        [[[174, -59.5], [180, -59.5], [180, -57.75], [174, -57.75], [174, -59.5]]],
+        [[[-180, -59.5], [-179.8, -59.5], [-179.8, -57.75], [-180, -57.75], [-180, -59.5]]]]}
+    assert geometry_bbox(split) == [174.0, -59.5, -179.8, -57.75]
+    whole = {"type": "Polygon", "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]}
+    assert geometry_bbox(whole) == [-180.0, -90.0, 180.0, 90.0]
+    assert geometry_bbox({"type": "Point", "coordinates": [10, 5]}) == [10.0, 5.0, 10.0, 5.0]

@@ -110,11 +110,36 @@ def _coords(geom: dict[str, Any]) -> Iterable[tuple[float, float]]:
 
 
 def geometry_bbox(geom: dict[str, Any]) -> list[float] | None:
+    """The bbox of a GeoJSON geometry; one split at the antimeridian (parts reaching both -180 and 180) gets
+    west > east across the largest longitude gap, as RFC 7946 section 5.2 says, not -180..180."""
     pts = list(_coords(geom))
     if not pts:
         return None
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    return [min(xs), min(ys), max(xs), max(ys)]
+    west, east = min(xs), max(xs)
+    if west == -180.0 and east == 180.0:
+        spans = sorted((min(x for x, _ in part), max(x for x, _ in part)) for part in _parts(geom))
+        merged: list[list[float]] = []
+        for lo, hi in spans:
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        gaps = [(merged[k + 1][0] - merged[k][1], k) for k in range(len(merged) - 1)]
+        if gaps:
+            _, k = max(gaps)
+            west, east = merged[k + 1][0], merged[k][1]
+    return [west, min(ys), east, max(ys)]
+
+
+def _parts(geom: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    """The points of each part of a geometry (each polygon of a MultiPolygon, each member of a collection)."""
+    kind = geom.get("type")
+    if kind == "GeometryCollection":
+        return [p for g in geom.get("geometries", []) for p in _parts(g)]
+    if kind in ("MultiPolygon", "MultiLineString", "MultiPoint"):
+        return [list(_coords({"type": "x", "coordinates": c})) for c in geom.get("coordinates", [])]
+    return [list(_coords(geom))]
 
 
 def media_type(name: str) -> str:
