@@ -234,3 +234,22 @@ def test_minor_planet_numbers_and_provisional_designations() -> None:
     assert [minor_planet_number(t) for t in ("(101955) Bennu", "1 CERES", "Bennu", "1999 RQ36", "2008 EV5")] == [
         "101955", "1", None, None, None]
     assert normalize_target("1999 RQ36") == "1999 RQ36" and normalize_target("(101955) BENNU") == "BENNU"
+
+
+def test_comet_names_in_either_pds_order_and_ring_targets() -> None:
+    """A comet's PDS name gives its number, its name with and without the discoverer's count, and its first
+    designation, whichever of the two is in parentheses (``122P/1846 D1 (de Vico 1)``, from pds4-tools'
+    test labels, was found by neither "de Vico" nor "1846 D1"); a ring target LID gives its planet too."""
+    from lunarchive.bodies import comet_names
+    from lunarchive.catalog.rows import context_terms
+
+    assert comet_names("122P/1846 D1 (de Vico 1)") == [
+        "122P", "122P/DE VICO 1", "122P/DE VICO", "DE VICO 1", "DE VICO", "1846 D1"]
+    assert comet_names("67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)")[:2] == ["67P", "67P/CHURYUMOV-GERASIMENKO 1"]
+    assert "1969 R1" in comet_names("67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)")
+    assert comet_names("C/2012 S1 (ISON)") == ["C/2012 S1", "C/ISON", "ISON", "2012 S1"]
+    assert comet_names("Moon") == [] and comet_names("9P/TEMPEL 1 (a note)") == []
+    terms = context_terms(["urn:nasa:pds:context:target:ring.uranus.rings"])
+    assert ("target", "URANUS") in terms and ("target", "URANUS RINGS") in terms
+    assert ("target", "MOON") in context_terms(["urn:nasa:pds:context:target:satellite.earth.moon"])
+    assert ("target", "EARTH") not in context_terms(["urn:nasa:pds:context:target:satellite.earth.moon"])

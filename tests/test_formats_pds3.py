@@ -612,3 +612,21 @@ def test_a_time_keyword_given_as_a_flag_leaves_the_next_one_to_give_the_span(tmp
     product = pds3.parse_label(tmp_path / "viking.lbl")
     assert product.start == product.stop == "1976-06-23T18:42:11Z"
     assert pds3.BAD_TIME not in {m for m, _, _ in pds3.label_notes(product)}
+
+
+@pytest.mark.parametrize(("rows", "said"), [(2, True), (1, False)])
+def test_a_detached_table_whose_rows_the_file_does_not_hold(tmp_path: Path, rows: int, said: bool) -> None:
+    """The LEND table label over the first real row of its .dat (rms-pdstable's bad-rows case, here made from
+    the corpus copy): ROWS = 2 over a file of one 239-byte row is a records mismatch; ROWS = 1 is not."""
+    src = corpus_file("pds3/lro_lend/lend_rdr_dld_20240615.lbl")
+    label = tmp_path / src.name
+    text = src.read_text().replace("FILE_RECORDS                   = 74898", "FILE_RECORDS                   = 1")
+    label.write_text(text.replace("ROWS                        = 74898", f"ROWS                        = {rows}"))
+    (tmp_path / "lend_rdr_dld_20240615.dat").write_bytes(
+        corpus_file("pds3/lro_lend/lend_rdr_dld_20240615.dat").read_bytes()[:239])
+    product = pds3.parse_label(label)
+    table = next(f for f in product.files if f.name.lower().endswith(".dat"))
+    table.size = 239  # measured, as ingest does
+    notes = [(m, t) for m, t, _ in pds3.file_notes(product)]
+    assert notes == ([(pds3.TABLE_ROWS, "^TABLE: ROWS = 2, but 'LEND_RDR_DLD_20240615.DAT' holds 1 rows of 239 "
+                       "bytes")] if said else [])

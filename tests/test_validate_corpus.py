@@ -71,7 +71,8 @@ for p in [
 SHARED = "error.label.file_areas_duplicated_reference"
 for p in ["lro/lroc/M102600893LE_VALID.xml", "lro/lroc/M102601080CC_VALID.xml"]:
     EXPECTED[p] = {MISSING: 1, SHARED: 1}
-EXPECTED["lro/lend/lend_rdr_dld_20240615.xml"] = {MISSING: 1, SHARED: 2}
+# ... and, being the same label, both declare one LIDVID: the second read is a duplicate identifier (SR 6D.2)
+EXPECTED["lro/lend/lend_rdr_dld_20240615.xml"] = {MISSING: 1, SHARED: 2, "error.label.duplicate_identifier": 1}
 EXPECTED["clementine/document/index/mosaic_tiling_scheme.xml"] = {MISSING: 2}  # .html and .gif not copied
 # .fits and Image_Information/..._inf.txt not copied
 EXPECTED["non_lunar/jupiter_cassini_iss_map/Cassini_ISS_CB2_Jupiter_global_map_2.xml"] = {MISSING: 2}

@@ -393,3 +393,15 @@ def test_an_absolute_directory_path_name(tmp_path: Path) -> None:
     assert ids == Counter({"error.directory.unallowed_name": 1}), ids
     line = next(f.line for f in report.all_findings())
     assert line == next(i for i, s in enumerate(text.splitlines(), 1) if "<File>" in s)
+
+
+def test_two_labels_declaring_one_lidvid_and_table_bytes_of_a_label_alone() -> None:
+    """The LEND label delivered as .xml and as .lblx: the second read declares a LIDVID already declared, an
+    error.label.duplicate_identifier (SR 6D.2), as ingest refuses it. A label named on its own reports the
+    table bytes it read (it said 0)."""
+    lend = corpus_file("pds4/lro/lend")
+    report = validate_paths([lend / "lend_rdr_dld_20240615.lblx", lend / "lend_rdr_dld_20240615.xml"])
+    dups = [f for f in report.all_findings() if f.message_id == "error.label.duplicate_identifier"]
+    assert len(dups) == 1 and dups[0].path.endswith(".xml") and ".lblx" in dups[0].message
+    diviner = validate_paths([corpus_file("pds4/lro/diviner/201401031400_rdr.xml")])
+    assert diviner.stats["table_bytes"] > 0 and diviner.stats["labels"] == 1

@@ -21,9 +21,11 @@ _SPACES = re.compile(r"\s+")
 _MINOR_PLANET = re.compile(r"^\(?(\d+)\)?[\s_]+(?=[A-Z])")
 _PROVISIONAL = re.compile(r"^\(?\d{4} [A-Z]{2}\d*\)?$")
 """A provisional designation (``1999 RQ36``, Bennu's before its number): a name, not a number and a name."""
-_COMET = re.compile(r"^(\d+[PCDXI])/(.+?)(?: \(\d{4} [A-Z]{1,2}\d*\))?$")
-"""A periodic comet as PDS names it: number and letter, name, and perhaps its first designation
-(``67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)``, ``9P/TEMPEL 1 (1867 G1)``)."""
+_COMET = re.compile(r"^(\d*[PCDXI])/(.+?)(?: \((.+)\))?$")
+"""A comet as PDS names it: number and letter (a letter alone for a comet that is not periodic), then its
+name and, in parentheses, its first designation (``67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)``), or the
+designation and the name in parentheses (``122P/1846 D1 (DE VICO 1)``, ``C/2012 S1 (ISON)``)."""
+_DESIGNATION = re.compile(r"^\d{4} [A-Z]{1,2}\d*$")
 _TRAILING_NUMBER = re.compile(r" \d+$")
 _CONTEXT_TARGET = re.compile(r"^urn:nasa:pds:context:target:[^.:]+(?:\.[^.:]+)*\.([^.:]+?)(?:::.*)?$", re.I)
 
@@ -46,9 +48,21 @@ def comet_names(name: str) -> list[str]:
     m = _COMET.match(_SPACES.sub(" ", name.strip()).upper())
     if m is None:
         return []
-    number, title = m.group(1), m.group(2).strip()
+    number, first, second = m.group(1), m.group(2).strip(), (m.group(3) or "").strip()
+    designation = None
+    if second and _DESIGNATION.match(second):
+        title, designation = first, second
+    elif second and _DESIGNATION.match(first):
+        title, designation = second, first
+    elif second:
+        return []  # parentheses that hold neither a name nor a designation: not a comet's PDS name
+    else:
+        title = first
+        designation = first if _DESIGNATION.match(first) else None
     titles = [title] + ([bare] if (bare := _TRAILING_NUMBER.sub("", title)) != title and bare else [])
-    return list(dict.fromkeys([number, *(f"{number}/{t}" for t in titles), *titles]))
+    prefix = number if number[:-1] else f"{number}/{designation}" if designation else number
+    names = [prefix, *(f"{number}/{t}" for t in titles if t != designation), *titles]
+    return list(dict.fromkeys(n for n in [*names, designation] if n and n not in ("C", "P", "D", "X", "I")))
 
 
 def minor_planet_number(name: str) -> str | None:

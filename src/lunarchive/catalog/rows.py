@@ -198,7 +198,11 @@ def context_terms(targets: Iterable[str], held: Iterable[tuple[str, str]] = ()) 
             if marker in lid:
                 terms = [(kind, lid.upper()) for kind in kinds]
                 if marker == ":context:target:":
-                    body = lid.rsplit(":", 1)[-1].rsplit(".", 1)[-1].replace("_", " ")
+                    parts = lid.rsplit(":", 1)[-1].split(".")
+                    body = parts[-1].replace("_", " ")
+                    if parts[0] == "ring" and len(parts) >= 3:  # ring.uranus.rings: Uranus's rings, of Uranus
+                        terms.append(("target", normalize_target(parts[-2])))
+                        body = f"{parts[-2]} {body}".replace("_", " ")
                     terms.append(("target", normalize_target(body)))
                 for term in terms:
                     if term not in seen:

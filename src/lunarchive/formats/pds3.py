@@ -199,6 +199,7 @@ BAD_TIME = "warning.pds3.unreadable_time"
 FILE_SIZE = "error.label.filesize_mismatch"
 """A file of fixed-length records whose size is not FILE_RECORDS x RECORD_BYTES (as for a PDS4 file_size)."""
 OBJECT_PAST_END = "error.label.table_definition_problem"
+TABLE_ROWS = "error.table.records_mismatch"
 """A pointer to a place past the end of its file (as for a truncated PDS4 data object)."""
 
 
@@ -277,6 +278,31 @@ def file_notes(product: Product) -> list[tuple[str, str, int | None]]:
             out.append((OBJECT_PAST_END, f"^{pointer['object']} points at {where} (byte {start}) of {target.name!r}, "
                         f"which holds {size} bytes: the object's data is not there", None))
             reported.add(target.name)
+    out += _table_rows(product, by_name, own, reported)
+    return out
+
+
+def _table_rows(product: Product, by_name: dict[str, FileRef], own: str,
+                reported: set[str]) -> list[tuple[str, str, int | None]]:
+    """A table alone in its own data file (a detached .tab) whose ROWS x ROW_BYTES is not the file's size while
+    the file is a whole number of such rows: ROWS says another number of rows than the file holds."""
+    out: list[tuple[str, str, int | None]] = []
+    pointers = product.extra.get("pointers", ())
+    per_file: dict[str, int] = {}
+    for pointer in pointers:
+        name = str(pointer["file"] if pointer["file"] is not None else own).lower()
+        per_file[name] = per_file.get(name, 0) + 1
+    for pointer in pointers:
+        rows, row_bytes = pointer.get("rows"), pointer.get("row_bytes")
+        if pointer["file"] is None or rows is None or row_bytes is None or pointer["offset"] not in (None, 1):
+            continue
+        target = by_name.get(str(pointer["file"]).lower())
+        if target is None or target.size is None or target.name in reported or per_file[target.name.lower()] != 1:
+            continue
+        held, rest = divmod(target.size, row_bytes)
+        if rest == 0 and held != rows:
+            out.append((TABLE_ROWS, f"^{pointer['object']}: ROWS = {rows}, but {target.name!r} holds {held} rows "
+                        f"of {row_bytes} bytes", None))
     return out
 
 
@@ -489,8 +515,9 @@ def _files(blocks: list[dict[str, Any]], base: Path) -> tuple[list[FileRef], lis
                 continue
             obj = key[1:]
             role = _pointer_role(obj)
+            shape = _table_shape(block.get(obj))
             for name, offset, unit in _pointer_targets(value):
-                pointers.append({"object": obj, "file": name, "offset": offset, "unit": unit})
+                pointers.append({"object": obj, "file": name, "offset": offset, "unit": unit, **shape})
                 if name is None:
                     attached = True
                     continue
@@ -502,6 +529,22 @@ def _files(blocks: list[dict[str, Any]], base: Path) -> tuple[list[FileRef], lis
             ref = refs[names.pop()]
             ref.records, ref.declared_size = records, _declared_size(block, records)
     return list(refs.values()), pointers
+
+
+def _table_shape(obj: Any) -> dict[str, int]:
+    """``rows`` and ``row_bytes`` (prefix and suffix bytes included) of a TABLE-like object, when it gives them."""
+    if not isinstance(obj, dict):
+        return {}
+    rows, row_bytes = _count(obj.get("ROWS")), _count(_plain(obj.get("ROW_BYTES")))
+    if rows is None or row_bytes is None or rows < 0 or row_bytes <= 0:
+        return {}
+    extra = sum(_count(_plain(obj.get(k))) or 0 for k in ("ROW_PREFIX_BYTES", "ROW_SUFFIX_BYTES"))
+    return {"rows": rows, "row_bytes": row_bytes + extra}
+
+
+def _plain(value: Any) -> Any:
+    """A value without its unit (``ROW_BYTES = 80 <BYTES>``)."""
+    return value.get("value") if isinstance(value, dict) and _is_quantity(value) else value
 
 
 def _compressed(label: dict[str, Any], files: list[FileRef], base: Path, extra: dict[str, Any]) -> None:

@@ -78,19 +78,25 @@ class _Checked:
 
 
 class _SharedFiles:
-    """validate's cross-label rule (its CrossLabelFileAreaReferenceChecker): within one run a data file is
-    named by one File_Area only, once any label naming it is a Product_Observational. The first label to
-    name a file keeps it; every later naming is ``error.label.file_areas_duplicated_reference``."""
+    """validate's cross-label rules. Within one run a data file is named by one File_Area only, once any
+    label naming it is a Product_Observational (its CrossLabelFileAreaReferenceChecker): the first label to
+    name a file keeps it; every later naming is ``error.label.file_areas_duplicated_reference``. And a LIDVID
+    is declared by one label only: every later one is ``error.label.duplicate_identifier``."""
 
     def __init__(self) -> None:
         self._first: dict[str, tuple[str, str]] = {}
         self._observational: set[str] = set()
+        self._lidvids: dict[str, str] = {}
 
     def check(self, checked: _Checked, label_path: str) -> list[Finding]:
         if checked.member is None:
             return []
         product = checked.member.product
         out = []
+        first_label = self._lidvids.setdefault(product.lidvid, label_path)
+        if first_label != label_path:  # SR 6D.2: a LIDVID names one product (ingest refuses the second too)
+            out.append(lr.finding("conflict", f"{product.lidvid} is also the LIDVID of {first_label}: a LIDVID "
+                                  "names one product", label_path, lidvid=product.lidvid))
         for path, name, observational, line in checked.named:
             if observational:
                 self._observational.add(path)
@@ -290,7 +296,7 @@ def _run_target(target: Path, rule_set: str | None, opts: Options, report: Repor
             "Product_Collection",
         ):
             return _run_tree(str(target.parent), rule_set, opts, report, shared, main_label=str(target))
-        return _run_file(target, opts, report, shared), 0
+        return _run_file(target, opts, report, shared)
     chosen = rule_set or _detect_rule_set(target)
     if report.rule_set == "auto":
         report.rule_set = chosen
@@ -311,17 +317,17 @@ _PDS3_LABEL_SUFFIXES = (".lbl", ".lab")
 """Detached PDS3 labels in a folder being validated: listed as skipped (with why), not passed over unsaid."""
 
 
-def _run_file(target: Path, opts: Options, report: Report, shared: _SharedFiles) -> int:
+def _run_file(target: Path, opts: Options, report: Report, shared: _SharedFiles) -> tuple[int, int]:
+    """(labels checked, table bytes read) of one file named on its own."""
     path = str(target)
     if target.suffix.lower() in (".jpg", ".jpeg", ".png"):
         report.products.append(ProductResult(path, findings=lr.check_image(path)))
-        return 0
+        return 0, 0
     if starts_as_label(path):
         report.products.append(ProductResult(path, skipped=True, reason=PDS3_SKIPPED))
-        return 0
+        return 0, 0
     checked = _take(path, opts, report, shared)
-    report.stats["table_bytes"] = report.stats.get("table_bytes", 0) + checked.table_bytes
-    return 1
+    return 1, checked.table_bytes
 
 
 PDS3_SKIPPED = ("a PDS3 label: validate's rules are PDS4's; `lunarchive ingest` reads PDS3 labels and records "

@@ -52,6 +52,7 @@ MSG = {
     "definition": "error.label.table_definition_problem",
     "object": "error.label.invalid_object_definition",
     "shared_file": "error.label.file_areas_duplicated_reference",
+    "conflict": "error.label.duplicate_identifier",
     "bad_extension": "error.label.bad_extension",
     "records": "error.table.records_mismatch",
     "duplicate_lidvid": "error.inventory.duplicate_lidvid",
