@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.datastructures import Headers
@@ -65,7 +64,7 @@ _JSON_BODY = re.compile(r"^application/([\w.+-]+\+)?json\s*(;.*)?$", re.I)
 
 class _Limits:
     """ASGI middleware for what routes cannot say themselves: HEAD for every GET route (RFC 9110 9.3.2:
-    the GET's headers, no body; a streamed archive is stopped once its headers are sent), and request
+    the GET's headers, no body; a streamed archive is stopped at its first chunk), and request
     bodies that are too large (413) or not JSON (415) before anything reads them."""
 
     def __init__(self, app: ASGIApp, routes: Callable[[], list[BaseRoute]]) -> None:
@@ -98,29 +97,30 @@ class _Limits:
         return any(route.matches(scope)[0] == Match.FULL for route in self.routes())
 
     async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = anyio.Event()
-        read = False
-
-        async def head_receive() -> Message:
-            nonlocal read
-            if not read:
-                read = True
-                return await receive()
-            await started.wait()  # the headers are out: the GET's body is not wanted
-            return {"type": "http.disconnect"}
-
         async def head_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 await send(message)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-                started.set()
+            elif message.get("more_body"):  # a streamed body (an archive): stop making it
+                raise _HeadDone
 
-        await self.app({**scope, "method": "GET"}, head_receive, head_send)
+        try:
+            await self.app({**scope, "method": "GET"}, receive, head_send)
+        except _HeadDone:
+            pass
+        except BaseExceptionGroup as group:  # raised inside a task group (ASGI spec versions before 2.4)
+            rest = group.split(_HeadDone)[1]
+            if rest is not None:
+                raise rest from None
 
     @staticmethod
     async def _refuse(status: int, description: str, scope: Scope, receive: Receive, send: Send) -> None:
         code = {413: "too_large", 415: "unsupported_media_type"}[status]
         await errors.error_response(status, code, description)(scope, receive, send)
+
+
+class _HeadDone(BaseException):
+    """Stops the GET run for a HEAD once its headers are sent (a BaseException: no handler catches it)."""
 
 
 def _capped(receive: Receive) -> Receive:
