@@ -155,3 +155,17 @@ def test_an_item_across_the_antimeridian_has_west_above_east() -> None:
     whole = {"type": "Polygon", "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]}
     assert geometry_bbox(whole) == [-180.0, -90.0, 180.0, 90.0]
     assert geometry_bbox({"type": "Point", "coordinates": [10, 5]}) == [10.0, 5.0, 10.0, 5.0]
+
+
+def test_ids_are_case_insensitive_on_every_route(client: httpx.Client) -> None:
+    """PDS ids are case-insensitive: /products took URN:...; /collections/URN:... was a 404 and ids=URN:... none."""
+    cid = "urn:nasa:pds:insight_rad:data_raw"
+    upper = cid.upper()
+    assert client.get(f"/collections/{upper}").json()["id"] == cid
+    items = client.get(f"/collections/{upper}/items").json()["features"]
+    assert items and items == client.get(f"/collections/{cid}/items").json()["features"]
+    lidvid = items[0]["id"]
+    lid, _, vid = lidvid.partition("::")
+    found = client.get("/search", params={"ids": f"{lid.upper()}::{vid}"}).json()["features"]
+    assert [f["id"] for f in found] == [lidvid]
+    assert client.get(f"/collections/{upper}/items/{lid.upper()}::{vid}").status_code == 200

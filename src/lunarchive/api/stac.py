@@ -158,7 +158,8 @@ def _group(ctx: Ctx, cid: str) -> dict[str, Any]:
         row = search.get_product(cat, cid, ctx.viewer)
     except (NotFound, ValueError):
         row = None
-    if row is not None and row["product_class"] in stac_model.ITEMLESS and row["lid"] == cid:
+    if row is not None and row["product_class"] in stac_model.ITEMLESS and row["lid"].lower() == cid.lower():
+        cid = row["lid"]  # as catalogued: ids are case-insensitive
         for group in search.collection_groups(cat, ctx.viewer):  # as /collections gives it (normalised times)
             if group["id"] == cid:
                 return group
@@ -178,7 +179,7 @@ CollectionId = Annotated[str, Path(description="A collection id (a LID such as u
 @router.get("/collections/{collection_id}", summary="One collection", responses={200: _OBJ})
 def one_collection(collection_id: CollectionId, ctx: CtxDep) -> JSONResponse:
     group = _group(ctx, collection_id)
-    children = _children([group], ctx).get(collection_id, [])
+    children = _children([group], ctx).get(group["id"], [])
     return JSONResponse(stac_model.collection(group, ctx.base, children))
 
 
@@ -194,7 +195,7 @@ def collection_queryables(collection_id: CollectionId, ctx: CtxDep) -> JSONRespo
 def collection_items(request: Request, collection_id: CollectionId, ctx: CtxDep, bbox: BBox = None,
                      datetime: Datetime = None, limit: Limit = 10, token: Token = None, sortby: SortBy = None,
                      filter: FilterText = None, filter_lang: FilterLang = None, body: Body = None) -> JSONResponse:
-    _group(ctx, collection_id)
+    collection_id = _group(ctx, collection_id)["id"]  # as catalogued
     req = SearchRequest.build(bbox=bbox, datetime=datetime, collections=[collection_id], limit=limit,
                               sortby=sortby, filter=filter, filter_lang=filter_lang, token=token, body=body,
                               default_body=ctx.state.default_body)
@@ -216,7 +217,7 @@ def one_item(collection_id: CollectionId, item_id: Annotated[str, Path(descripti
     if row is None or row["product_class"] in stac_model.ITEMLESS:
         raise NotFound(f"no item {item_id} in collection {collection_id}")
     info = search.details(cat, [row["lidvid"]], ctx.viewer).get(row["lidvid"])
-    if info is None or info["collection"] != collection_id:
+    if info is None or info["collection"].lower() != collection_id.lower():
         raise NotFound(f"no item {item_id} in collection {collection_id}")
     return _geojson(stac_model.item(row, info, ctx.base))
 

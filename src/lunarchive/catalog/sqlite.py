@@ -491,6 +491,12 @@ def _word_globs(value: str) -> tuple[str, str, str]:
     return f"*{text}*", f"{text}*", f"*{before}{text}*"
 
 
+def _lower_lid(lidvid: str) -> str:
+    """A LIDVID with its LID in lower case (the VID as given)."""
+    lid, sep, vid = lidvid.partition("::")
+    return lid.lower() + sep + vid
+
+
 def _in(n: int) -> str:
     return ",".join("?" * n)
 
@@ -516,12 +522,15 @@ def _where(q: Query) -> tuple[str, list[Any]]:
                             "upper(p.product_class) GLOB ?))" for _ in q.product_classes)
         clauses.append(f"(lower(p.product_class) IN ({_in(len(names))}) OR {globs})")
         params += names + [pattern for v in q.product_classes for pattern in _word_globs(v)]
+    # ids as given and in lower case (PDS ids are case-insensitive and written in lower case), as resolve does
     if q.lids:
-        clauses.append(f"p.lid IN ({_in(len(q.lids))})")
-        params += q.lids
+        lids = list(dict.fromkeys(v for lid in q.lids for v in (lid, lid.lower())))
+        clauses.append(f"p.lid IN ({_in(len(lids))})")
+        params += lids
     if q.lidvids:
-        clauses.append(f"p.lidvid IN ({_in(len(q.lidvids))})")
-        params += q.lidvids
+        lidvids = list(dict.fromkeys(v for lidvid in q.lidvids for v in (lidvid, _lower_lid(lidvid))))
+        clauses.append(f"p.lidvid IN ({_in(len(lidvids))})")
+        params += lidvids
     if q.start_utc:
         clauses.append("p.stop_utc >= ?")
         params.append(q.start_utc)
