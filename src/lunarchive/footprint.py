@@ -359,7 +359,9 @@ def query_pieces(geometry: Mapping[str, Any]) -> tuple[Piece, ...]:
     if geom.is_empty:
         raise InvalidQuery("the GeoJSON geometry is empty")
     minx, miny, maxx, maxy = geom.bounds
-    if miny < -90.0 or maxy > 90.0 or not all(math.isfinite(v) for v in geom.bounds):
+    if not all(math.isfinite(v) for v in geom.bounds):
+        raise InvalidQuery("GeoJSON coordinates must be finite numbers (no NaN or Infinity)")
+    if miny < -90.0 or maxy > 90.0:
         raise InvalidQuery("GeoJSON latitudes must lie within -90..90")
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
