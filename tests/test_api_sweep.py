@@ -169,3 +169,37 @@ def test_ids_are_case_insensitive_on_every_route(client: httpx.Client) -> None:
     found = client.get("/search", params={"ids": f"{lid.upper()}::{vid}"}).json()["features"]
     assert [f["id"] for f in found] == [lidvid]
     assert client.get(f"/collections/{upper}/items/{lid.upper()}::{vid}").status_code == 200
+
+
+def test_what_the_re_sweep_found(client: httpx.Client) -> None:
+    """A LIKE on target names took 20 s (a correlated scan per product), a far longitude looped per turn for
+    hours, non-ASCII digits were 500s, and the body checks answered 415 where the route was missing."""
+    import time
+
+    t0 = time.perf_counter()
+    assert client.get("/products", params={"q": 'target like "x0*"'}).status_code == 200
+    assert client.get("/search", params={"filter": "ssys:targets LIKE 'x0%'"}).status_code == 200
+    or_500 = " OR ".join(f"ssys:targets = 'x{i}'" for i in range(400))
+    assert client.get("/search", params={"filter": or_500}).status_code == 200
+    assert time.perf_counter() - t0 < 10
+    far = {"type": "MultiPoint", "coordinates": [[0, 0], [1e12, 0]]}
+    _fails_cleanly(client.post("/search", json={"intersects": far}))
+    _fails_cleanly(client.get("/products", params={"search-after": "\u00b2"}))
+    _fails_cleanly(client.get("/products", params={"search-after": "\u0661\u0662"}))
+    _fails_cleanly(client.get("/search", params={"bbox": "0,0,1,1", "body": "\u00b2"}))
+    _fails_cleanly(client.post("/files/" + "f" * 64, content=b"{}", headers={"content-type": "text/plain"}), 405)
+    _fails_cleanly(client.post("/nosuch", content=b"x"), 404)
+
+
+def test_a_search_that_runs_too_long_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from lunarchive.catalog import sqlite_browse
+    from lunarchive.errors import InvalidQuery
+
+    monkeypatch.setattr(sqlite_browse, "QUERY_SECONDS", 0.2)
+    conn = sqlite3.connect(":memory:")
+    with pytest.raises(InvalidQuery, match="ran longer than"):
+        sqlite_browse._query(conn, "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r)"
+                             " SELECT count(*) FROM r", [])
+    assert conn.execute("SELECT 1").fetchone() == (1,)  # the handler is gone afterwards

@@ -183,7 +183,7 @@ def resolve_body(name: str) -> Body:
     """The body a target name, NAIF id (``499``) or context-target LID names; unknown names keep their normal
     form, no id."""
     key = name.strip()
-    if key.lstrip("-").isdigit() and len(key) < 12 and int(key) in _NAMES_BY_ID:
+    if key.isascii() and key.lstrip("-").isdigit() and len(key) < 12 and int(key) in _NAMES_BY_ID:
         key = _NAMES_BY_ID[int(key)]
     key = _key(key)
     naif = _NAIF_IDS.get(key)

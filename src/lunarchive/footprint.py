@@ -363,6 +363,8 @@ def query_pieces(geometry: Mapping[str, Any]) -> tuple[Piece, ...]:
         raise InvalidQuery("GeoJSON coordinates must be finite numbers (no NaN or Infinity)")
     if miny < -90.0 or maxy > 90.0:
         raise InvalidQuery("GeoJSON latitudes must lie within -90..90")
+    if minx < -360.0 or maxx > 720.0:  # the geometry is wrapped once per turn: 1e12 degrees would never end
+        raise InvalidQuery("GeoJSON longitudes must lie within -360..720")
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     pieces: list[Piece] = []

@@ -79,10 +79,10 @@ class _Limits:
         if method == "HEAD" and not self._answers(scope) and self._answers({**scope, "method": "GET"}):
             await self._head(scope, receive, send)
             return
-        if method in ("POST", "PUT", "PATCH"):
+        if method in ("POST", "PUT", "PATCH") and self._answers(scope):  # else the router's 404 or 405
             headers = Headers(scope=scope)
             length = headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY):
                 await self._refuse(413, f"the request body is larger than {MAX_BODY} bytes", scope, receive, send)
                 return
             ctype = headers.get("content-type", "")

@@ -74,7 +74,8 @@ def _after(values: list[str] | None, sort: str) -> tuple[Any, ...] | None:
         return None
     width = {"ingested": 1, "lidvid": 3}.get(sort, 2)
     last = parts[-1] if parts else ""
-    if len(parts) != width or not (last[1:] if last.startswith("-") else last).isdigit() or len(last) > 19 \
+    digits = last[1:] if last.startswith("-") else last
+    if len(parts) != width or not (digits.isascii() and digits.isdigit()) or len(last) > 19 \
             or not -(1 << 63) <= int(last) < 1 << 63:  # a row id: 64 bits at most
         raise InvalidQuery("search-after: give the summary.search_after values of the previous page")
     return (*parts[:-1], int(parts[-1]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,7 +86,9 @@ def _value(field: str, value: Any) -> Any:
 
 
 def _terms(kind: str, cond: str) -> str:
-    return f"EXISTS (SELECT 1 FROM product_terms t WHERE t.product_id = p.id AND t.kind = '{kind}'{cond})"
+    """``p`` has a term of ``kind`` meeting ``cond``: the terms are looked at once, by the (kind, value) index
+    (a correlated EXISTS made SQLite scan every term of the kind once per product: 20 s for a LIKE)."""
+    return f"p.id IN (SELECT t.product_id FROM product_terms t WHERE t.kind = '{kind}'{cond})"
 
 
 def _collection_sql(ids: list[str], params: list[Any]) -> str:
@@ -220,16 +223,28 @@ _TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too ma
                 "pattern too complex", "string or blob too big")
 
 
+QUERY_SECONDS = 30.0
+"""How long one search may run: a client that has gone away must not keep a core busy."""
+
+
 def _query(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-    """The rows of a search; a query SQLite cannot take (too deep, too many values) is the client's error."""
+    """The rows of a search; a query SQLite cannot take (too deep, too many values), or one that runs longer
+    than QUERY_SECONDS (it is interrupted), is the client's error."""
+    deadline = time.monotonic() + QUERY_SECONDS
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 100_000)
     try:
         return conn.execute(sql, params).fetchall()
     except OverflowError:
         raise InvalidQuery("a number in the query is out of range (64-bit integers)") from None
     except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc).lower():
+            raise InvalidQuery(f"the search ran longer than {QUERY_SECONDS:.0f} s and was stopped; narrow it") \
+                from None
         if any(text in str(exc).lower() for text in _TOO_COMPLEX):
             raise InvalidQuery(f"the query is too large or too deeply nested for this server ({exc})") from None
         raise
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 # ------------------------------------------------------------------------------------------ details
