@@ -203,3 +203,11 @@ def test_a_search_that_runs_too_long_is_stopped(monkeypatch: pytest.MonkeyPatch)
         sqlite_browse._query(conn, "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r)"
                              " SELECT count(*) FROM r", [])
     assert conn.execute("SELECT 1").fetchone() == (1,)  # the handler is gone afterwards
+
+
+def test_an_empty_post_body_and_a_valid_flag_that_is_no_boolean(client: httpx.Client) -> None:
+    empty = client.post("/search", content=b"", headers={"content-type": "application/json"})
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["numberReturned"] == client.post("/search", json={}).json()["numberReturned"]
+    _fails_cleanly(client.get("/products", params={"q": 'lunarchive:valid eq "maybe"'}))
+    assert client.get("/products", params={"q": 'lunarchive:valid eq "true"', "limit": 0}).status_code == 200

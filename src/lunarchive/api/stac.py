@@ -238,7 +238,8 @@ def search_get(request: Request, ctx: CtxDep, bbox: BBox = None,
 
 
 @router.post("/search", summary="Item search (POST)", responses=_FC)
-def search_post(payload: SearchBody, ctx: CtxDep) -> JSONResponse:
+def search_post(ctx: CtxDep, payload: SearchBody | None = None) -> JSONResponse:
+    payload = payload or SearchBody.model_validate({})  # an empty body is the empty search, as {} is
     req = SearchRequest.build(bbox=payload.bbox, intersects=payload.intersects, datetime=payload.datetime,
                               ids=payload.ids, collections=payload.collections, limit=payload.limit,
                               sortby=payload.sortby, filter=payload.filter, filter_lang=payload.filter_lang,

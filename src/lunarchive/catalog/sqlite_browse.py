@@ -111,7 +111,9 @@ def _compare_sql(f: Compare, params: list[Any]) -> str:
         errors = "EXISTS (SELECT 1 FROM findings e WHERE e.product_id = p.id AND e.severity = 'error')"
         if f.op == "isnull":
             return "0"
-        want_valid = bool(f.value) if not isinstance(f.value, str) else f.value.lower() in ("true", "1")
+        if isinstance(f.value, str) and f.value.strip().lower() not in ("true", "false", "1", "0"):
+            raise InvalidQuery(f"valid: expected true or false, got {f.value[:40]!r}")
+        want_valid = bool(f.value) if not isinstance(f.value, str) else f.value.strip().lower() in ("true", "1")
         return f"NOT {errors}" if want_valid == (f.op == "=") else errors
     values = [_value(f.field, v) for v in f.value] if f.op == "in" else \
         [] if f.op == "isnull" else [_value(f.field, f.value)]
