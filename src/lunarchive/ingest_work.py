@@ -30,7 +30,7 @@ from .catalog.base import CataloguedFile, CommittedLookup
 from .catalog.rows import ProductRows, product_rows
 from .errors import FormatError, IngestError, StoreError, StoreWriteError
 from .formats import clementine_index, inventory, odl, pds3, pds4
-from .formats.files import file_sha256, read_whole, real_path
+from .formats.files import file_digest, read_whole, real_path
 from .formats.xmlsafe import parse_xml
 from .model import FileRef, Finding, Product
 from .store.base import BlobInfo, Store
@@ -241,7 +241,7 @@ class Worker:
                     raise FileNotFoundError(ref.path)
                 changed = held.size is not None and st.st_size != held.size
                 if not changed and held.mtime_ns is not None and st.st_mtime_ns != held.mtime_ns and held.sha256:
-                    changed = file_sha256(ref.path) != held.sha256
+                    changed = file_digest(ref.path, "sha256") != held.sha256
             except OSError:
                 out.append(Finding(FILE_NOT_DELIVERED, f"file {ref.name!r}, catalogued with {product.lidvid}, is "
                                    "not in this delivery (the archive keeps the copy it stored)", path, "warning",
@@ -265,8 +265,7 @@ class Worker:
         assert ref.path is not None
         if not stat.S_ISLNK(os.lstat(ref.path).st_mode) and "/" not in ref.name:
             return True
-        real = real_path(ref.path)
-        return any(real.startswith(root) for root in self.ctx.roots)
+        return self._in_roots(ref.path)
 
     def _label_inside(self, path: str) -> bool:
         """Whether a label lies in the trees being ingested: the walk gives labels in real directories, so only
@@ -277,6 +276,10 @@ class Worker:
                 return True
         except OSError:
             return True  # reading it will say why it cannot be read
+        return self._in_roots(path)
+
+    def _in_roots(self, path: str) -> bool:
+        """Whether ``path``, its links followed, lies in one of the trees a link may lead into."""
         real = real_path(path)
         return any(real.startswith(root) for root in self.ctx.roots)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import re
 import stat
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-__all__ = ["LABEL_LIMIT", "file_sha256", "is_utf8", "open_regular", "printable", "printable_json", "read_whole",
+__all__ = ["LABEL_LIMIT", "file_digest", "is_utf8", "open_regular", "printable", "printable_json", "read_whole",
            "real_dir", "real_path"]
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -69,13 +70,11 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
-def file_sha256(path: str | os.PathLike[str], *, block: int = 1 << 20) -> str:
-    """The sha256 of a regular file (OSError for a pipe, socket or device), read in blocks."""
-    h = hashlib.sha256()
-    with open_regular(path) as fh:
-        while chunk := fh.read(block):
-            h.update(chunk)
-    return h.hexdigest()
+def file_digest(path: str | os.PathLike[str], algorithm: str) -> str:
+    """The hex digest (``sha256``, ``md5``...) of a regular file (OSError for a pipe, socket or device)."""
+    with open_regular(path) as fh:  # an io.BufferedReader (os.fdopen of a descriptor, "rb")
+        reader = cast(io.BufferedReader, fh)
+        return hashlib.file_digest(reader, lambda: hashlib.new(algorithm, usedforsecurity=False)).hexdigest()
 
 
 _NOT_REGULAR = "not a regular file (a pipe, socket or device)"

@@ -9,7 +9,6 @@ legal, tables and other data objects are defined consistently and fit their file
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import warnings
@@ -18,6 +17,7 @@ from collections.abc import Collection
 
 from lxml import etree
 
+from ..formats.files import file_digest
 from ..formats.pds4 import is_label_name
 from ..formats.tables import TableDef, file_name_of, fixed_record_tag, line_of, resolve_file
 from ..model import FileRef, Finding, Product, Severity
@@ -154,13 +154,9 @@ def check_label_notes(product: Product, label_path: str) -> list[Finding]:
     return out
 
 
-def file_md5(path: str, *, block: int = 1 << 20) -> str:
-    """md5 of a file, read in blocks."""
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            h.update(chunk)
-    return h.hexdigest()
+def file_md5(path: str) -> str:
+    """md5 of a file."""
+    return file_digest(path, "md5")
 
 
 # ------------------------------------------------------------------------------------------ file names
