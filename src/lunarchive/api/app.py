@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -75,11 +75,11 @@ class _Limits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
-        if method == "HEAD" and not self._answers(scope) and self._answers({**scope, "method": "GET"}):
+        method, routes = scope["method"], self.routes()
+        if method == "HEAD" and not errors.answers(routes, scope, "HEAD") and errors.answers(routes, scope, "GET"):
             await self._head(scope, receive, send)
             return
-        if method in ("POST", "PUT", "PATCH") and self._answers(scope):  # else the router's 404 or 405
+        if method in ("POST", "PUT", "PATCH") and errors.answers(routes, scope, method):  # else the router's 404/405
             headers = Headers(scope=scope)
             length = headers.get("content-length")
             if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY):
@@ -92,9 +92,6 @@ class _Limits:
                 return
             receive = _capped(receive)
         await self.app(scope, receive, send)
-
-    def _answers(self, scope: Scope) -> bool:
-        return any(route.matches(scope)[0] == Match.FULL for route in self.routes())
 
     async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def head_send(message: Message) -> None:
@@ -115,8 +112,7 @@ class _Limits:
 
     @staticmethod
     async def _refuse(status: int, description: str, scope: Scope, receive: Receive, send: Send) -> None:
-        code = {413: "too_large", 415: "unsupported_media_type"}[status]
-        await errors.error_response(status, code, description)(scope, receive, send)
+        await errors.http_error_response(status, description)(scope, receive, send)
 
 
 class _HeadDone(BaseException):

@@ -17,7 +17,7 @@ from ..bodies import resolve_body
 from ..catalog.base import Compare, Filter, Logical
 from ..errors import InvalidQuery
 
-__all__ = ["PDS_FIELDS", "QUERYABLES", "parse_cql2", "parse_pds_q"]
+__all__ = ["PDS_FIELDS", "QUERYABLES", "in_int64", "parse_cql2", "parse_pds_q"]
 
 QUERYABLES: dict[str, tuple[str, str, str]] = {
     "id": ("lidvid", "string", "The item id: the product's LIDVID"),
@@ -79,10 +79,15 @@ def _literal(value: Any) -> Any:
 _INT64 = 1 << 63
 
 
+def in_int64(value: int | float) -> bool:
+    """Whether a number fits SQLite's 64-bit integers (a row id, a time, a literal it can compare)."""
+    return -_INT64 <= value < _INT64
+
+
 def _number_in_range(value: Any) -> Any:
     """``value``, or 400 for a number the catalogue cannot compare: an integer beyond 64 bits, a float that is
     not finite (``1e400``, NaN)."""
-    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+    if isinstance(value, int) and not isinstance(value, bool) and not in_int64(value):
         raise InvalidQuery(f"the number {str(value)[:30]}... is out of range (64-bit integers)")
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidQuery(f"the number {value!r} is not finite")

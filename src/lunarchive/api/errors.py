@@ -30,8 +30,8 @@ from ..errors import (
     UserError,
 )
 
-__all__ = ["ERROR_RESPONSES", "STATUS", "ErrorBody", "PreconditionFailed", "RangeNotSatisfiable", "error_response",
-           "install", "status_for"]
+__all__ = ["ERROR_RESPONSES", "STATUS", "ErrorBody", "PreconditionFailed", "RangeNotSatisfiable", "allowed_methods",
+           "answers", "error_response", "http_error_response", "install", "status_for"]
 
 log = logging.getLogger("lunarchive.api")
 
@@ -99,6 +99,11 @@ def error_response(status: int, code: str, description: str, headers: dict[str, 
     return JSONResponse({"code": code, "description": description}, status_code=status, headers=headers)
 
 
+def http_error_response(status: int, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error shape of an HTTP-level refusal (404, 405, 413, 415...), its code named after its status."""
+    return error_response(status, _HTTP_CODES.get(status, "error"), description, headers)
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -138,10 +143,16 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 _METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 
 
+def answers(routes: Sequence[BaseRoute], scope: Scope, method: str) -> bool:
+    """Whether some route answers ``method`` at the request's path."""
+    probe = {**scope, "method": method}
+    return any(route.matches(probe)[0] == Match.FULL for route in routes)
+
+
 def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
     """The methods some route answers at the request's path (HEAD wherever GET is: the app answers it for
     every GET)."""
-    methods = {m for m in _METHODS if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)}
+    methods = {m for m in _METHODS if answers(routes, scope, m)}
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)

@@ -17,7 +17,7 @@ from ..catalog.base import Compare, Filter, Logical, Page
 from ..errors import InvalidQuery
 from ..query import Query
 from ..times import normalize_utc
-from .cql2 import parse_cql2
+from .cql2 import in_int64, parse_cql2
 from .stac_model import ITEMLESS
 
 __all__ = ["MAX_LIMIT", "SearchRequest", "decode_token", "encode_token", "parse_bbox", "parse_datetime",
@@ -147,7 +147,7 @@ def decode_token(token: str | None, sort: str, descending: bool) -> tuple[Any, .
     if doc.get("s") != sort or bool(doc.get("d")) != descending:
         raise InvalidQuery("token: it was issued for another sort order")
     if not all(isinstance(v, str) or isinstance(v, int | float) and not isinstance(v, bool)
-               and -(1 << 63) <= v < 1 << 63 for v in doc["k"]):  # a row id or a time: never beyond 64 bits
+               and in_int64(v) for v in doc["k"]):  # a row id or a time: never beyond 64 bits
         raise InvalidQuery("token: not a paging token from this server")
     return tuple(doc["k"])
 

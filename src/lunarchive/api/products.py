@@ -20,7 +20,7 @@ from ..errors import InvalidQuery
 from ..model import split_lidvid
 from ..query import Query as CatalogQuery
 from .context import Ctx, CtxDep
-from .cql2 import parse_pds_q
+from .cql2 import in_int64, parse_pds_q
 from .downloads import BlobResponse, is_lidvid
 from .errors import ERROR_RESPONSES, ErrorBody
 from .params import MAX_LIMIT, parse_bbox
@@ -76,7 +76,7 @@ def _after(values: list[str] | None, sort: str) -> tuple[Any, ...] | None:
     last = parts[-1] if parts else ""
     digits = last[1:] if last.startswith("-") else last
     if len(parts) != width or not (digits.isascii() and digits.isdigit()) or len(last) > 19 \
-            or not -(1 << 63) <= int(last) < 1 << 63:  # a row id: 64 bits at most
+            or not in_int64(int(last)):  # a row id: 64 bits at most
         raise InvalidQuery("search-after: give the summary.search_after values of the previous page")
     return (*parts[:-1], int(parts[-1]))
 
