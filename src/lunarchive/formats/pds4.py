@@ -633,7 +633,8 @@ def _file(el: _Element, p: Product, state: _State) -> FileRef | None:
     if directory:
         name = directory.rstrip("/") + "/" + name
     if absolute:  # validate's error.directory.unallowed_name; the file is not looked for
-        p.extra.setdefault("absolute_directories", []).append({"directory": directory, "line": el.sourceline})
+        p.extra.setdefault("absolute_directories", []).append({"directory": directory, "name": name,
+                                                               "line": el.sourceline})
         path = None
     else:
         path = _file_path(name, el, state)

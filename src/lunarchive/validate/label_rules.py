@@ -219,7 +219,11 @@ def check_file_references(product: Product, label_path: str, root: etree._Elemen
     """
     lines: dict[str, int] | None = None  # the File elements' lines, looked up only for a finding
     out: list[Finding] = []
+    # a file under an absolute directory_path_name is not looked for (its unallowed_name is the finding)
+    unallowed = {entry.get("name") for entry in product.extra.get("absolute_directories", ())}
     for ref in product.files:
+        if ref.name in unallowed:
+            continue
         found = _check_one_file(ref, label_path, product.lidvid)
         if found:
             lines = file_lines(root) if lines is None else lines
@@ -233,7 +237,7 @@ def check_file_references(product: Product, label_path: str, root: etree._Elemen
 def _check_one_file(ref: FileRef, label_path: str, lidvid: str) -> list[Finding]:
     """Findings about one file reference (without a line: the caller adds it)."""
     measured = ref.status != "pending"
-    if (measured and ref.status != "ok") or ref.name.startswith("/"):  # an absolute directory: said already
+    if measured and ref.status != "ok":
         return []
     size, md5 = ref.size, ref.md5
     if not measured:
