@@ -405,3 +405,14 @@ def test_two_labels_declaring_one_lidvid_and_table_bytes_of_a_label_alone() -> N
     assert len(dups) == 1 and dups[0].path.endswith(".xml") and ".lblx" in dups[0].message
     diviner = validate_paths([corpus_file("pds4/lro/diviner/201401031400_rdr.xml")])
     assert diviner.stats["table_bytes"] > 0 and diviner.stats["labels"] == 1
+
+
+def test_an_absolute_file_name_without_a_directory_is_still_a_missing_file(tmp_path: Path) -> None:
+    """Only a File under an absolute directory_path_name is left unlooked-for; an absolute file_name alone is
+    a schema note and a missing file, as before."""
+    src = corpus_file("pds4/lro/diviner/201401031400_rdr.xml")
+    label = tmp_path / src.name
+    label.write_text(src.read_text().replace("<file_name>201401031400_rdr.tab</file_name>",
+                                             "<file_name>/etc/passwd</file_name>", 1))
+    ids = _ids(validate_paths([label], rule_set="pds4.label", skip_content=True))
+    assert ids["error.label.missing_file"] == 1 and ids["error.directory.unallowed_name"] == 0
