@@ -24,6 +24,7 @@ from rich.text import Text
 
 from . import search as search_mod
 from .bodies import resolve_body
+from .catalog.rows import cited_dois
 from .catalog.sqlite import sqlite_failure
 from .config import open_archive
 from .errors import InvalidQuery, LunarchiveError, NotFound, PathNotFound, UserError
@@ -142,8 +143,7 @@ def show(
             text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             out.print(f"[bold]{key:16}[/] {escape(_shown(text))}", highlight=False)  # label text is not markup
     extra = row.get("extra") or {}
-    cited = [r["doi"] for r in extra.get("external_references") or () if isinstance(r, dict) and r.get("doi")]
-    for key, value in (("doi", extra.get("doi")), ("cites", ", ".join(cited))):
+    for key, value in (("doi", extra.get("doi")), ("cites", ", ".join(cited_dois(extra)))):
         if isinstance(value, str) and value:
             out.print(f"[bold]{key:16}[/] {escape(_shown(value))}", highlight=False)
     out.print(f"[bold]{'versions':16}[/] {', '.join(v.rpartition('::')[2] for v in row['versions'])}")

@@ -24,8 +24,8 @@ from ..times import normalize_utc
 from .spatial import index_rows
 
 __all__ = [
-    "LABEL_CODEC", "PRODUCT_COLUMNS", "FootprintRows", "ProductRows", "context_terms", "label_bytes", "product_rows",
-    "target_terms", "vid_key",
+    "LABEL_CODEC", "PRODUCT_COLUMNS", "FootprintRows", "ProductRows", "cited_dois", "context_terms", "label_bytes",
+    "product_rows", "target_terms", "vid_key",
 ]
 
 LABEL_CODEC = "lz4"
@@ -161,8 +161,12 @@ def _cited(product: Product) -> list[str]:
         return []
     out = [extra["doi"]] if isinstance(extra.get("doi"), str) else []
     out += [k for k in extra.get("keywords") or () if isinstance(k, str)]
-    out += [r["doi"] for r in extra.get("external_references") or () if isinstance(r, dict) and "doi" in r]
-    return out
+    return out + cited_dois(extra)
+
+
+def cited_dois(extra: dict[str, Any]) -> list[str]:
+    """The DOIs a product cites (its ``extra["external_references"]`` that have one)."""
+    return [r["doi"] for r in extra.get("external_references") or () if isinstance(r, dict) and r.get("doi")]
 
 
 def target_terms(names: Iterable[str], types: Any = None) -> list[tuple[str, str]]:
