@@ -6,7 +6,9 @@ with workers but without the validation rules, to show what they cost), and
 prints labels/second and the ratio to a bare ``lxml.etree.parse`` of the same files. Data-file hashing is
 timed and reported on its own line (the linked copies are one file each: ingest hashes a file once per
 worker, by inode).
-Then the PDS3 reader figures (pvl and the fast reader) from bench_pds3.
+Then, on the same files, the ceilings of bench_ceiling (stripped-down pipelines: what any ingest that parses
+these labels, or that also runs validate's product-level rules, can reach here), and the PDS3 reader figures
+(pvl and the fast reader) from bench_pds3.
 
     python bench/bench_ingest.py [--labels 5000] [--corpus ../shared/corpus] [--pds3-seconds 20]
 """
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -119,7 +122,7 @@ def main() -> None:
         one_report = runs["one process"][0]
         cpu_us = {k: {"ingesting_process": round(own / n * 1e6), "workers": round(kids / n * 1e6),
                       "total": round((own + kids) / n * 1e6)} for k, (own, kids) in cpu.items()}
-        result = {
+        result: dict[str, Any] = {
             "labels": len(paths), "catalogued": n, "failed": report.failed, "workers": report.workers,
             "bare_lxml_labels_per_s": round(bare_rate), "ingest_labels_per_s_excl_hashing": round(rate),
             "ratio_to_bare_parse": round(rate / bare_rate, 3),
@@ -135,7 +138,11 @@ def main() -> None:
             "us_per_label": {k: round(v / len(paths) * 1e6) for k, v in one_report.timings.items()},
             "cpu_us_per_label": cpu_us,
         }
-    sys.path.insert(0, str(HERE))
+        sys.path.insert(0, str(HERE))
+        from bench_ceiling import ceilings, print_ceilings  # noqa: E402
+
+        ceiling = ceilings(paths, bare_rate, workers=report.workers or 2)
+        result["ceilings"] = ceiling
     from bench_pds3 import run as run_pds3  # noqa: E402
 
     result["pds3"] = run_pds3(args.corpus, args.pds3_seconds)
@@ -159,6 +166,7 @@ def main() -> None:
     print("CPU per label (us, hashing included):")
     for k, v in cpu_us.items():
         print(f"  {k + ':':<13} {v['total']:>5} = {v['ingesting_process']} ingesting process + {v['workers']} workers")
+    print_ceilings(ceiling, report.workers or 2)
     print(f"PDS3: {json.dumps(result['pds3'])}")
 
 
