@@ -93,6 +93,10 @@ def test_lid_urls_are_not_immutable_and_if_match(client: httpx.Client) -> None:
     etag = by_lid.headers["etag"]
     assert client.get(f"/products/{MK}/label", headers={"If-Match": etag}).status_code == 200
     _fails_cleanly(client.get(f"/products/{MK}/label", headers={"If-Match": '"abc"'}), 412)
+    # If-Match compares strongly (RFC 9110 13.1.1): the weak form of the right tag matches nothing
+    _fails_cleanly(client.get(f"/products/{MK}/label", headers={"If-Match": f"W/{etag}"}), 412)
+    assert client.get(f"/products/{MK}/label", headers={"If-Match": f'"abc", {etag}'}).status_code == 200
+    assert client.get(f"/products/{MK}/label", headers={"If-None-Match": f"W/{etag}"}).status_code == 304
 
 
 def test_head_and_allow(client: httpx.Client) -> None:

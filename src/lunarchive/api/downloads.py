@@ -86,7 +86,7 @@ class BlobResponse(Response):
         self.start, self.length = 0, size
         status = 200
         if_match = request_headers.get("if-match")
-        if if_match is not None and not _matches(if_match, etag):
+        if if_match is not None and not _matches(if_match, etag, strong=True):
             raise PreconditionFailed(f"If-Match names another version of {name!r} (its ETag is {etag})")
         if _matches(request_headers.get("if-none-match"), etag):
             status, self.length = 304, 0
@@ -143,10 +143,14 @@ def _read_ahead(fh: BinaryIO, start: int, length: int) -> None:
         pass
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def _matches(header: str | None, etag: str, *, strong: bool = False) -> bool:
+    """Whether an ``If-None-Match`` (weak comparison) or, with ``strong``, an ``If-Match`` header (strong
+    comparison, RFC 9110 13.1.1: a weak tag ``W/"..."`` matches nothing) names ``etag`` or ``*``."""
     if not header:
         return False
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    tags = [t.strip() for t in header.split(",")]
+    if not strong:
+        tags = [t.removeprefix("W/") for t in tags]
     return "*" in tags or etag in tags
 
 
