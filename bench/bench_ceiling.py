@@ -28,7 +28,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -67,15 +67,20 @@ def _parse_only(chunk: list[str]) -> list[Row]:
     return []
 
 
-def _minimal(chunk: list[str]) -> list[Row]:
-    out = []
+def _parsed(chunk: list[str]) -> Iterator[tuple[str, bytes, etree._Element]]:
+    """Each label's path, bytes and root element, as ingest reads them (labels that are not XML left out)."""
     for path in chunk:
         with open(path, "rb") as fh:
             data = fh.read()
         try:
-            root = parse_xml(data, path)
+            yield path, data, parse_xml(data, path)
         except FormatError:
             continue
+
+
+def _minimal(chunk: list[str]) -> list[Row]:
+    out = []
+    for path, data, root in _parsed(chunk):
         ident = root.find(_NS + "Identification_Area")
         if ident is None:
             continue
@@ -90,11 +95,8 @@ def _minimal(chunk: list[str]) -> list[Row]:
 
 def _record_and_rules(chunk: list[str]) -> list[Row]:
     out = []
-    for path in chunk:
-        with open(path, "rb") as fh:
-            data = fh.read()
+    for path, data, root in _parsed(chunk):
         try:
-            root = parse_xml(data, path)
             product = pds4.product_from_tree(root, path, discipline=False)
         except FormatError:
             continue
