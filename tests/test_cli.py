@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lunarchive.formats import pds3
+
 from .conftest import corpus_file
 
 SUMMARY_KEYS = {"lidvid", "lid", "vid", "product_class", "title", "targets", "investigations", "instruments",
@@ -368,3 +370,36 @@ def test_show_gives_the_dois_a_product_cites(data_dir: Path) -> None:
     assert r.returncode == 0, r.stderr
     cites = [line for line in r.stdout.splitlines() if line.startswith("cites")]
     assert cites == ["cites            10.1016/j.icarus.2016.05.012, 10.1007/s11214-010-9634-2"]
+
+
+def test_a_detached_pds3_label_without_end_is_read_whole(data_dir: Path, tmp_path: Path) -> None:
+    """An LROC NAC EDR label (DOI-USGS/ale) with its END line left out, as old volumes do: every block is closed,
+    pvl reads it whole, so it is catalogued (with a warning saying so) instead of failing as truncated; the
+    same label with END gives no such warning. A file with no END that holds binary bytes still fails."""
+    real = GITHUB_PDS3 / "lroc_nac_edr" / "M103595705LE_pds3.lbl"
+    text = real.read_bytes()
+    assert text.endswith(b"END_OBJECT                         = IMAGE\nEND\n")
+    no_end = tmp_path / "noend" / real.name
+    no_end.parent.mkdir()
+    no_end.write_bytes(text[: -len(b"END\n")])
+    assert pds3.read_label(no_end, fast=True) == pds3.read_label(no_end) == pds3.read_label(real)
+    r = run("ingest", "--json", str(no_end.parent), data_dir=data_dir)
+    assert r.returncode in (0, 1) and json.loads(r.stdout)["added"] == 1, r.stdout
+    lid = "urn:lunarchive:pds3:lro-l-lroc-2-edr-v1.0:m103595705le"
+    show = json.loads(run("show", lid, "--json", data_dir=data_dir).stdout)
+    assert show["start"] == "2009-07-30T12:20:38.185" and show["targets"] == ["MOON"]
+    notes = [f["message"] for f in show["findings"] if f["message_id"] == "warning.pds3.missing_keyword"]
+    assert notes == ["the label has no END statement: it was read to the end of its file"]
+    with_end = tmp_path / "withend" / real.name
+    with_end.parent.mkdir()
+    shutil.copy(real, with_end)
+    other = tmp_path / "other"
+    run("ingest", str(with_end.parent), data_dir=other)
+    show = json.loads(run("show", lid, "--json", data_dir=other).stdout)
+    assert not any("END statement" in f["message"] for f in show["findings"])
+    binary = tmp_path / "binary" / real.name
+    binary.parent.mkdir()
+    binary.write_bytes(text[: -len(b"END\n")] + b"\x00\x01\x02" * 100)
+    r = run("ingest", "--json", str(binary.parent), data_dir=tmp_path / "third")
+    out = json.loads(r.stdout)
+    assert out["failed"] == 1 and "no END statement" in out["findings"][0]["message"], out

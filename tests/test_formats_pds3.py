@@ -630,3 +630,16 @@ def test_a_detached_table_whose_rows_the_file_does_not_hold(tmp_path: Path, rows
     notes = [(m, t) for m, t, _ in pds3.file_notes(product)]
     assert notes == ([(pds3.TABLE_ROWS, "^TABLE: ROWS = 2, but 'LEND_RDR_DLD_20240615.DAT' holds 1 rows of 239 "
                        "bytes")] if said else [])
+
+
+def test_a_detached_label_cut_at_a_statement_inside_an_object_is_still_truncated(tmp_path: Path) -> None:
+    """Read to the end of its file, a detached label without END is refused when a block is still open there
+    (pvl and the fast reader alike): it was cut short, not written without END."""
+    original = corpus_file("pds3/lro_lroc_nac_edr/M103595705LE.lbl").read_bytes()
+    cut = original.index(b"    MD5_CHECKSUM")
+    broken = tmp_path / "M103595705LE.lbl"
+    broken.write_bytes(original[:cut])
+    for fast in (True, False):
+        with pytest.raises(FormatError, match="no END statement") as info:
+            pds3.parse_label(broken, fast=fast)
+        assert "\n" not in info.value.message

@@ -125,6 +125,23 @@ def label_text(path: Path, data: bytes | None = None) -> str:
     return _decode(data[:end])
 
 
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+"""Control bytes no label text holds (NUL, and all but tab, line ends, form feed and DOS's end-of-file ^Z)."""
+
+
+def detached_text(data: bytes) -> tuple[str, bool]:
+    """The text of a detached label (a file that is all label, its bytes ``data``) and whether it ends with an
+    END statement. Without END the whole file is the label (old volumes leave the END line out): unless it
+    holds binary bytes, is UTF-16 or has CR-only line ends, when FormatError says why no END was read."""
+    end = _find_end(data[:MAX_LABEL_BYTES])
+    if end is not None:
+        return _decode(data[:end]), True
+    if len(data) >= MAX_LABEL_BYTES or _CONTROL.search(data, 0, 65536) \
+            or (b"\n" not in data[:4096] and b"\r" in data[:4096]):
+        raise FormatError(_why_no_end(data))
+    return _decode(data), False
+
+
 def _why_no_end(data: bytes) -> str:
     """Why no END statement was found in ``data`` (a whole file, or its first MAX_LABEL_BYTES), in the terms
     a curator can act on: a label that does end in END but is UTF-16, or has CR-only line ends, is not
@@ -289,13 +306,15 @@ class Label(dict[str, Any]):
     ``empty_values``: (keyword, line) of keywords written with no value (``KEY =`` then the next statement),
     which pvl reads as empty strings (only pvl reads these labels: the fast reader hands them over);
     ``unclosed``: (name, line) of the OBJECT/GROUP blocks still open at an END, which pvl drops with all
-    they hold (told by the fast reader; the labels pvl reads alone are not looked at for it).
+    they hold (told by the fast reader; the labels pvl reads alone are not looked at for it);
+    ``no_end``: a detached label without an END statement, read to the end of its file.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.empty_values: list[tuple[str, int]] = []
         self.unclosed: list[tuple[str, int | None]] = []
+        self.no_end = False
 
 
 def _empty_values(block: Any, prefix: str) -> list[tuple[str, int]]:

@@ -37,7 +37,7 @@ from ..errors import FormatError
 from ..model import BBox, FileRef, Product
 from ..times import time_problem
 from . import odl
-from .files import open_regular
+from .files import open_regular, read_whole
 
 __all__ = [
     "BAD_TIME", "EMPTY_VALUE", "FILE_SIZE", "ID_FROM_DEFAULT", "MISSING_KEYWORD", "OBJECT_PAST_END", "OPEN_STOP_FLAGS",
@@ -79,18 +79,44 @@ def starts_as_label(path: str | Path) -> bool:
 
 
 # --------------------------------------------------------------------------------------------- reading
+DETACHED_SUFFIXES = (".lbl",)
+"""Names of files that are all label (detached labels): one without an END statement is read whole."""
+
+
 def read_label(path: Path, *, fast: bool = False, data: bytes | None = None) -> dict[str, Any]:
     """The label part of *path* as a plain nested mapping, read with pvl (or the fast reader if *fast*).
 
     ``data``: the file's bytes (or at least its label part) when already read.
     Raises FormatError (one line, with pvl's reason and line) when the label cannot be read.
     """
+    ended = True
     try:
-        label = odl.loads(odl.label_text(path, data), fast=fast)
+        try:
+            text = odl.label_text(path, data)
+        except FormatError:
+            if path.suffix.lower() not in DETACHED_SUFFIXES:
+                raise
+            # a detached label is all label: without END, the whole file (old volumes leave END out)
+            text, ended = odl.detached_text(read_whole(str(path)) if data is None else data)
+        try:
+            label = odl.loads(text, fast=fast)
+        except FormatError as err:
+            if ended:
+                raise
+            raise FormatError(f"no END statement (truncated label?), and the whole file is no label: {err.message}",
+                              line=err.line) from None
+        if not ended and getattr(label, "unclosed", None):
+            name, line = label.unclosed[0]
+            raise FormatError(f"no END statement (truncated label?): OBJECT or GROUP {name} is still open at the end "
+                              "of the file", line=line)
+    except OSError as err:
+        raise FormatError(f"not a readable PDS3 label: {err.strerror or err}") from None
     except FormatError as err:
         raise FormatError(f"not a readable PDS3 label: {err.message}", line=err.line) from None
     if not label:
-        raise FormatError("not a readable PDS3 label: no keywords before END")
+        raise FormatError("not a readable PDS3 label: no keywords" + (" before END" if ended else ""))
+    if isinstance(label, odl.Label):
+        label.no_end = not ended
     return label
 
 
@@ -214,6 +240,8 @@ def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
     """
     label = product.discipline
     out: list[tuple[str, str, int | None]] = []
+    if getattr(label, "no_end", False):
+        out.append((MISSING_KEYWORD, "the label has no END statement: it was read to the end of its file", None))
     if "PDS_VERSION_ID" not in label and not any(k.upper().startswith(_SFDU) for k in label):
         out.append((MISSING_KEYWORD, "the label has neither PDS_VERSION_ID nor an SFDU header: it reads as ODL, "
                     "but is not a whole PDS label", None))
