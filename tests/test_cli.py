@@ -328,9 +328,19 @@ def test_pds3_labels_named_by_archive_conventions_comets_and_data_set_hosts(data
 
     assert found("--start", "2008-01-28T01:09:05", "--stop", "2008-01-28T01:09:06") == {"mia_3c5_03_01351s791e0024sc"}
     assert found("--mission", "MGS") == {"tes137301"}
-    for name in ("67P", "Churyumov-Gerasimenko", "67P/Churyumov-Gerasimenko", "67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)"):
+    for name in ("67P", "Churyumov-Gerasimenko", "67P/Churyumov-Gerasimenko", "67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)",
+                 "churyumov", "Gerasimenko"):  # a discoverer's name alone, as Ceres finds 1 CERES
         assert found("--target", name) == {"map_000_038"}, name
     assert found("--mission", "LRO") == {"ldem_4"}
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "catalog.sqlite") as conn:  # a catalogue from before the discoverer terms
+        conn.execute("DELETE FROM product_terms WHERE value IN ('CHURYUMOV', 'GERASIMENKO')")
+        conn.execute("DELETE FROM _migrations WHERE name = '0007_comet_discoverer_terms'")
+    assert found("--target", "churyumov") == {"map_000_038"}  # migration 0007 gave them back
+    with sqlite3.connect(data_dir / "catalog.sqlite") as conn:
+        rows = conn.execute("SELECT product_id, kind, value FROM product_terms GROUP BY 1, 2, 3 HAVING count(*) > 1")
+        assert rows.fetchall() == []  # no term twice (MGS, the mission and its spacecraft, was)
 
 
 def test_a_catalogue_from_before_the_minor_planet_and_own_lid_terms_gets_them(data_dir: Path) -> None:

@@ -248,6 +248,8 @@ def test_comet_names_in_either_pds_order_and_ring_targets() -> None:
     assert comet_names("67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)")[:2] == ["67P", "67P/CHURYUMOV-GERASIMENKO 1"]
     assert "1969 R1" in comet_names("67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)")
     assert comet_names("C/2012 S1 (ISON)") == ["C/2012 S1", "C/ISON", "ISON", "2012 S1"]
+    assert comet_names("67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)")[-2:] == ["CHURYUMOV", "GERASIMENKO"]
+    assert comet_names("D/1993 F2 (Shoemaker-Levy 9)")[-2:] == ["SHOEMAKER", "LEVY"]
     assert comet_names("Moon") == [] and comet_names("9P/TEMPEL 1 (a note)") == []
     terms = context_terms(["urn:nasa:pds:context:target:ring.uranus.rings"])
     assert ("target", "URANUS") in terms and ("target", "URANUS RINGS") in terms

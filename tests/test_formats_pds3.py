@@ -643,3 +643,14 @@ def test_a_detached_label_cut_at_a_statement_inside_an_object_is_still_truncated
         with pytest.raises(FormatError, match="no END statement") as info:
             pds3.parse_label(broken, fast=fast)
         assert "\n" not in info.value.message
+
+
+def test_one_spacecraft_named_with_underscores_and_with_spaces_is_one_name() -> None:
+    """A CTX EDR label (DOI-USGS/ale) gives SPACECRAFT_NAME = MARS_RECONNAISSANCE_ORBITER and INSTRUMENT_HOST_NAME
+    = "MARS RECONNAISSANCE ORBITER": one mission and one host name (it was listed twice), kept with spaces."""
+    label = GITHUB_PDS3 / "mro_ctx_edr" / "B10_013341_1010_XN_79S172W_pds3.lbl"
+    for fast in (True, False):
+        product = pds3.parse_label(label, fast=fast)
+        assert product.investigations == ["MARS RECONNAISSANCE ORBITER"]
+        assert product.instrument_hosts == ["MRO", "MARS RECONNAISSANCE ORBITER"]
+        assert product.instruments == ["CTX"] and product.targets == ["MARS"]

@@ -44,7 +44,9 @@ def comet_names(name: str) -> list[str]:
     """The shorter names a periodic comet's PDS name holds, each as ``normalize_target`` gives it: its number
     (``67P``), and its name with and without the number and the discoverer's count
     (``67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)`` → ``67P/CHURYUMOV-GERASIMENKO 1``, ``CHURYUMOV-GERASIMENKO 1``,
-    ``67P/CHURYUMOV-GERASIMENKO``, ``CHURYUMOV-GERASIMENKO``); none for another name."""
+    ``67P/CHURYUMOV-GERASIMENKO``, ``CHURYUMOV-GERASIMENKO``), its designation, and each discoverer's name of a
+    hyphenated one (``CHURYUMOV``, ``GERASIMENKO``: comets are named after their discoverers, so ``--target
+    hale`` finds Hale-Bopp); none for another name."""
     m = _COMET.match(_SPACES.sub(" ", name.strip()).upper())
     if m is None:
         return []
@@ -62,7 +64,9 @@ def comet_names(name: str) -> list[str]:
     titles = [title] + ([bare] if (bare := _TRAILING_NUMBER.sub("", title)) != title and bare else [])
     prefix = number if number[:-1] else f"{number}/{designation}" if designation else number
     names = [prefix, *(f"{number}/{t}" for t in titles if t != designation), *titles]
-    return list(dict.fromkeys(n for n in [*names, designation] if n and n not in ("C", "P", "D", "X", "I")))
+    discoverers = [part.strip() for t in titles[-1:] if "-" in t for part in t.split("-")]
+    return list(dict.fromkeys(n for n in [*names, designation, *discoverers]
+                              if n and n not in ("C", "P", "D", "X", "I") and not n.isdigit()))
 
 
 def minor_planet_number(name: str) -> str | None:

@@ -204,6 +204,22 @@ def m0006_file_mtimes(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE files ADD COLUMN mtime_ns INTEGER")
 
 
+def m0007_comet_discoverer_terms(conn: sqlite3.Connection) -> None:
+    """Target terms ingest now writes for a comet with a hyphenated name: each discoverer's name
+    (``--target churyumov`` finds ``67P/CHURYUMOV-GERASIMENKO 1 (1969 R1)``)."""
+    import json
+
+    from .rows import target_terms
+
+    rows: list[tuple[int, str, str]] = []
+    for pid, targets in conn.execute("SELECT id, targets FROM products WHERE targets LIKE '%-%'"):
+        names = [t for t in json.loads(targets or "[]") if isinstance(t, str)]
+        held = {v for (v,) in conn.execute("SELECT value FROM product_terms WHERE product_id = ? AND kind = 'target'",
+                                           (pid,))}
+        rows += [(pid, kind, value) for kind, value in target_terms(names) if value not in held]
+    conn.executemany("INSERT INTO product_terms VALUES (?,?,?)", rows)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", m0001_initial),
     ("0002_footprints", m0002_footprints),
@@ -211,6 +227,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0004_context_terms", m0004_context_terms),
     ("0005_target_and_own_terms", m0005_target_and_own_terms),
     ("0006_file_mtimes", m0006_file_mtimes),
+    ("0007_comet_discoverer_terms", m0007_comet_discoverer_terms),
 ]
 
 

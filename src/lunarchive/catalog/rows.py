@@ -132,6 +132,7 @@ def product_rows(product: Product, label: bytes, label_sha256: str) -> ProductRo
     terms += [("instrument", i.upper()) for i in product.instruments + product.instrument_hosts]
     terms += [("investigation", h.upper()) for h in product.instrument_hosts]  # the mission of its spacecraft
     own = [product.lid] if product.product_class == "Product_Context" else []  # an instrument is its own
+    terms = list(dict.fromkeys(terms))  # a mission named as such and as its spacecraft (MGS) is one term
     terms += context_terms([*own, *(r.target for r in product.references)], terms)
     ids = " ".join([product.lidvid, *product.targets, *product.investigations, *product.instruments,
                     *product.instrument_hosts, *(str(v) for k, v in product.extra.items()

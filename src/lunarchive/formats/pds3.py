@@ -208,7 +208,9 @@ def _hosts(label: dict[str, Any], data_set_id: str | None) -> list[str]:
     hosts = _all(label, "SPACECRAFT_ID", "INSTRUMENT_HOST_ID")
     if not hosts and data_set_id and _DATA_SET_ID.match(data_set_id):
         hosts = [data_set_id.split("-", 1)[0].strip().upper()]
-    return hosts + [h for h in _all(label, "SPACECRAFT_NAME", "INSTRUMENT_HOST_NAME") if h not in hosts]
+    for name in _all(label, "SPACECRAFT_NAME", "INSTRUMENT_HOST_NAME"):
+        _add_name(hosts, name)
+    return hosts
 
 
 _DATA_SET_ID = re.compile(r"[A-Za-z0-9/_]+-[A-Za-z0-9/_]+-[^-]+-.+")
@@ -373,11 +375,26 @@ def _pick(label: dict[str, Any], *keys: str) -> list[str]:
 
 
 def _all(label: dict[str, Any], *keys: str) -> list[str]:
-    """The texts of all ``keys``, in order, each once (an id and a name of one spacecraft are both kept)."""
+    """The texts of all ``keys``, in order, each once (an id and a name of one spacecraft are both kept; one
+    name spelt with underscores and with spaces, ``MARS_RECONNAISSANCE_ORBITER`` and ``"MARS RECONNAISSANCE
+    ORBITER"``, is one name, kept with its spaces)."""
     out: list[str] = []
     for key in keys:
-        out.extend(t for t in _texts(label.get(key)) if t not in out)
+        for text in _texts(label.get(key)):
+            _add_name(out, text)
     return out
+
+
+def _add_name(names: list[str], text: str) -> None:
+    """Append ``text`` to ``names`` unless it is one of them written with underscores for spaces (or back, when
+    the one held has the underscores: the spaced name replaces it)."""
+    key = " ".join(text.replace("_", " ").upper().split())
+    for i, held in enumerate(names):
+        if " ".join(held.replace("_", " ").upper().split()) == key:
+            if "_" in held and "_" not in text:
+                names[i] = text
+            return
+    names.append(text)
 
 
 _GROUPED = frozenset({"START_TIME", "STOP_TIME", "IMAGE_TIME", "PRODUCT_CREATION_TIME", "SPACECRAFT_CLOCK_START_COUNT",
