@@ -654,3 +654,13 @@ def test_one_spacecraft_named_with_underscores_and_with_spaces_is_one_name() -> 
         assert product.investigations == ["MARS RECONNAISSANCE ORBITER"]
         assert product.instrument_hosts == ["MRO", "MARS RECONNAISSANCE ORBITER"]
         assert product.instruments == ["CTX"] and product.targets == ["MARS"]
+
+
+def test_an_empty_detached_label_says_it_is_empty(tmp_path: Path) -> None:
+    """Read whole for want of END, an empty .lbl is still reported as an empty file (not as one without
+    keywords)."""
+    empty = tmp_path / "EMPTY.LBL"
+    empty.write_bytes(b"")
+    for fast in (True, False):
+        with pytest.raises(FormatError, match="empty file"):
+            pds3.parse_label(empty, fast=fast)

@@ -64,7 +64,7 @@ def comet_names(name: str) -> list[str]:
     titles = [title] + ([bare] if (bare := _TRAILING_NUMBER.sub("", title)) != title and bare else [])
     prefix = number if number[:-1] else f"{number}/{designation}" if designation else number
     names = [prefix, *(f"{number}/{t}" for t in titles if t != designation), *titles]
-    discoverers = [part.strip() for t in titles[-1:] if "-" in t for part in t.split("-")]
+    discoverers = [part.strip() for part in titles[-1].split("-")] if "-" in titles[-1] else []
     return list(dict.fromkeys(n for n in [*names, designation, *discoverers]
                               if n and n not in ("C", "P", "D", "X", "I") and not n.isdigit()))
 

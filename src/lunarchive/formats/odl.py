@@ -132,12 +132,12 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f]")
 def detached_text(data: bytes) -> tuple[str, bool]:
     """The text of a detached label (a file that is all label, its bytes ``data``) and whether it ends with an
     END statement. Without END the whole file is the label (old volumes leave the END line out): unless it
-    holds binary bytes, is UTF-16 or has CR-only line ends, when FormatError says why no END was read."""
+    is empty, holds binary bytes, is UTF-16, has CR-only line ends or is too large, when FormatError says why
+    no END was read."""
     end = _find_end(data[:MAX_LABEL_BYTES])
     if end is not None:
         return _decode(data[:end]), True
-    if len(data) >= MAX_LABEL_BYTES or _CONTROL.search(data, 0, 65536) \
-            or (b"\n" not in data[:4096] and b"\r" in data[:4096]):
+    if _unreadable(data) is not None or _CONTROL.search(data, 0, 65536):
         raise FormatError(_why_no_end(data))
     return _decode(data), False
 
@@ -146,6 +146,12 @@ def _why_no_end(data: bytes) -> str:
     """Why no END statement was found in ``data`` (a whole file, or its first MAX_LABEL_BYTES), in the terms
     a curator can act on: a label that does end in END but is UTF-16, or has CR-only line ends, is not
     reported as truncated."""
+    return _unreadable(data) or "no END statement (truncated label?)"
+
+
+def _unreadable(data: bytes) -> str | None:
+    """Why ``data`` holds no END statement a reader could find, when that is not that it was cut short: it is
+    empty, UTF-16, has CR-only line ends or is larger than MAX_LABEL_BYTES (None otherwise)."""
     head = data[:4096]
     if not data:
         return "empty file"
@@ -155,7 +161,7 @@ def _why_no_end(data: bytes) -> str:
         return "its lines end in CR only (PDS3 label lines end in CR LF): no END statement read"
     if len(data) >= MAX_LABEL_BYTES:
         return f"no END statement in the first {MAX_LABEL_BYTES} bytes"
-    return "no END statement (truncated label?)"
+    return None
 
 
 # ------------------------------------------------------------------------------------------ plain data

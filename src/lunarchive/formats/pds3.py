@@ -105,7 +105,7 @@ def read_label(path: Path, *, fast: bool = False, data: bytes | None = None) -> 
                 raise
             raise FormatError(f"no END statement (truncated label?), and the whole file is no label: {err.message}",
                               line=err.line) from None
-        if not ended and getattr(label, "unclosed", None):
+        if not ended and label.unclosed:
             name, line = label.unclosed[0]
             raise FormatError(f"no END statement (truncated label?): OBJECT or GROUP {name} is still open at the end "
                               "of the file", line=line)
@@ -115,8 +115,7 @@ def read_label(path: Path, *, fast: bool = False, data: bytes | None = None) -> 
         raise FormatError(f"not a readable PDS3 label: {err.message}", line=err.line) from None
     if not label:
         raise FormatError("not a readable PDS3 label: no keywords" + (" before END" if ended else ""))
-    if isinstance(label, odl.Label):
-        label.no_end = not ended
+    label.no_end = not ended
     return label
 
 
@@ -227,8 +226,9 @@ BAD_TIME = "warning.pds3.unreadable_time"
 FILE_SIZE = "error.label.filesize_mismatch"
 """A file of fixed-length records whose size is not FILE_RECORDS x RECORD_BYTES (as for a PDS4 file_size)."""
 OBJECT_PAST_END = "error.label.table_definition_problem"
-TABLE_ROWS = "error.table.records_mismatch"
 """A pointer to a place past the end of its file (as for a truncated PDS4 data object)."""
+TABLE_ROWS = "error.table.records_mismatch"
+"""A detached table whose ROWS is not the number of rows its file holds."""
 
 
 def label_notes(product: Product) -> list[tuple[str, str, int | None]]:
@@ -388,13 +388,18 @@ def _all(label: dict[str, Any], *keys: str) -> list[str]:
 def _add_name(names: list[str], text: str) -> None:
     """Append ``text`` to ``names`` unless it is one of them written with underscores for spaces (or back, when
     the one held has the underscores: the spaced name replaces it)."""
-    key = " ".join(text.replace("_", " ").upper().split())
+    key = _name_key(text)
     for i, held in enumerate(names):
-        if " ".join(held.replace("_", " ").upper().split()) == key:
+        if _name_key(held) == key:
             if "_" in held and "_" not in text:
                 names[i] = text
             return
     names.append(text)
+
+
+def _name_key(text: str) -> str:
+    """A name as compared: upper case, underscores as spaces, white space collapsed."""
+    return " ".join(text.replace("_", " ").upper().split())
 
 
 _GROUPED = frozenset({"START_TIME", "STOP_TIME", "IMAGE_TIME", "PRODUCT_CREATION_TIME", "SPACECRAFT_CLOCK_START_COUNT",
